@@ -1,0 +1,198 @@
+/*
+ * libncsl: run untrusted JavaScript functions in a fresh, sandboxed QuickJS-ng context per call.
+ *
+ * The public API is small: one engine handle (a pool of worker threads, each with its own
+ * JSRuntime), one call to execute a function, one result handle, a status enum and a log sink.
+ * Every type is opaque except the options structs and ncsl_err, which the caller owns.
+ *
+ * Ownership is stated on every function: "borrowed" means the library does not keep the pointer
+ * past the call, "caller frees with X" means the returned object belongs to the caller.
+ */
+#ifndef NCSL_NCSL_H
+#define NCSL_NCSL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define NCSL_API __attribute__((visibility("default")))
+#define NCSL_NODISCARD __attribute__((warn_unused_result))
+#else
+#define NCSL_API
+#define NCSL_NODISCARD
+#endif
+
+/* Status codes. Grouped by subsystem; codes are only ever added, never renumbered. */
+typedef enum ncsl_status {
+    NCSL_OK = 0,
+
+    /* general */
+    NCSL_E_INVALID_ARG = 100, /* a caller-supplied argument is wrong (see ncsl_err.field) */
+    NCSL_E_NOMEM = 101,       /* the host process ran out of memory */
+    NCSL_E_IO = 102,          /* a file or socket operation failed */
+    NCSL_E_INTERNAL = 103,    /* a broken internal invariant; a bug */
+    NCSL_E_BUSY = 104,        /* the work queue is full; retry later */
+    NCSL_E_SHUTDOWN = 105,    /* the engine is shutting down */
+    NCSL_E_NOT_FOUND = 106,
+    NCSL_E_UNSUPPORTED = 107, /* not available in this build or on this machine */
+    NCSL_E_PAYLOAD_TOO_LARGE = 108,
+
+    /* configuration */
+    NCSL_E_CONFIG = 200, /* a configuration file or setting is invalid (field names the key) */
+
+    /* JavaScript execution: the function ran and failed */
+    NCSL_E_JS_EXCEPTION = 300,        /* user code threw (or rejected); see the result's error */
+    NCSL_E_JS_TIMEOUT = 301,          /* the wall-clock deadline passed, or a promise never settled */
+    NCSL_E_JS_MEMORY = 302,           /* the per-call memory limit was hit */
+    NCSL_E_JS_STACK = 303,            /* the stack limit was hit */
+    NCSL_E_JS_OUTPUT_TOO_LARGE = 304, /* the serialized result is over the output limit */
+    NCSL_E_JS_SYNTAX = 305,           /* the code does not parse */
+    NCSL_E_JS_NO_MAIN = 306,          /* the code defines no function `main` */
+    NCSL_E_JS_BAD_RESULT = 307,       /* the result is not JSON-serializable (cyclic, BigInt...) */
+} ncsl_status;
+
+/* Details of a failure. Caller-owned; every function that takes one accepts NULL. */
+typedef struct ncsl_err {
+    ncsl_status code;
+    char field[64];    /* the argument or setting at fault, "" when none */
+    char message[512]; /* human-readable; never contains secrets, inputs or code */
+} ncsl_err;
+
+/* Static text for a status ("NCSL_E_JS_TIMEOUT" style is not used: these are API codes such as
+ * "TIMEOUT", "MEMORY_LIMIT", "EXECUTION_ERROR", "VALIDATION_ERROR"). Never NULL. */
+NCSL_API const char *ncsl_status_code(ncsl_status st);
+/* Static English description of a status. Never NULL. */
+NCSL_API const char *ncsl_status_str(ncsl_status st);
+/* The HTTP status an API answers a status with (200 for NCSL_OK). */
+NCSL_API int ncsl_status_http(ncsl_status st);
+
+/* Version strings: NCSL's own and the QuickJS-ng it was built with. Static. */
+NCSL_API const char *ncsl_version(void);
+NCSL_API const char *ncsl_quickjs_version(void);
+
+/* ----------------------------------------------------------------------------- logging */
+typedef enum ncsl_log_level {
+    NCSL_LOG_LEVEL_ERROR = 0,
+    NCSL_LOG_LEVEL_WARN = 1,
+    NCSL_LOG_LEVEL_INFO = 2,
+    NCSL_LOG_LEVEL_DEBUG = 3,
+} ncsl_log_level;
+
+/* A sink receives one complete JSON object per line (no trailing newline). `line` is borrowed.
+ * It may be called from any thread, concurrently; it must be thread-safe. */
+typedef void (*ncsl_log_sink_fn)(void *user, ncsl_log_level level, const char *line, size_t len);
+
+/* Install the process-wide log sink (NULL: the default, which writes to stderr). Not
+ * thread-safe against concurrent logging: call it once at start-up. */
+NCSL_API void ncsl_log_set_sink(ncsl_log_sink_fn sink, void *user);
+NCSL_API void ncsl_log_set_level(ncsl_log_level level);
+/* Parses "error", "warn", "info", "debug" (case-insensitive). Returns -1 when unknown. */
+NCSL_API int ncsl_log_level_parse(const char *name);
+
+/* ----------------------------------------------------------------------------- engine */
+typedef struct ncsl_engine ncsl_engine;
+typedef struct ncsl_result ncsl_result;
+
+typedef struct ncsl_engine_options {
+    unsigned workers;          /* worker threads, each with its own JSRuntime; 0 = CPU count */
+    unsigned queue_size;       /* calls that may wait for a worker before NCSL_E_BUSY */
+    size_t memory_limit_bytes; /* JS heap per call */
+    uint32_t timeout_ms;       /* wall-clock deadline per call (also bounds pending promises) */
+    size_t stack_size_bytes;   /* JS stack per call */
+    size_t max_output_bytes;   /* serialized result */
+    size_t max_log_bytes;      /* captured console output, per call */
+    size_t max_code_bytes;     /* function source */
+    size_t max_input_bytes;    /* input JSON text */
+} ncsl_engine_options;
+
+/* Fills `opts` with the defaults (512 MiB, 5000 ms, 1 MiB stack, 1 MiB output, 64 KiB logs,
+ * 1 MiB code, 1 MiB input, CPU-count workers, queue 256). `opts` is borrowed. */
+NCSL_API void ncsl_engine_options_default(ncsl_engine_options *opts);
+
+/* Starts the worker threads. `opts` is copied (NULL: defaults). On success the caller frees
+ * *out with ncsl_engine_destroy. */
+NCSL_API NCSL_NODISCARD ncsl_status ncsl_engine_create(const ncsl_engine_options *opts,
+                                                       ncsl_engine **out, ncsl_err *err);
+/* Stops accepting calls, lets queued and running calls finish, joins the workers and frees the
+ * engine. NULL does nothing. */
+NCSL_API void ncsl_engine_destroy(ncsl_engine *engine);
+
+/* One secret passed to a call: name and value are borrowed for the duration of the submit. */
+typedef struct ncsl_secret {
+    const char *name;
+    const char *value;
+    size_t value_len;
+} ncsl_secret;
+
+/* One call. Every pointer is borrowed: the engine copies what it needs before submit returns. */
+typedef struct ncsl_exec_request {
+    const char *code; /* source defining `main`; required */
+    size_t code_len;
+    const char *input_json; /* JSON text of the input; NULL means `null` */
+    size_t input_len;
+    const ncsl_secret *secrets; /* becomes the frozen global SECRETS */
+    size_t secret_count;
+    const char *function_id; /* NULL or "" allowed */
+    const char *user_id;     /* NULL or "" allowed */
+    uint32_t timeout_ms;     /* 0 = engine default; larger than the default is clamped */
+    size_t memory_limit_bytes; /* 0 = engine default; larger than the default is clamped */
+} ncsl_exec_request;
+
+/*
+ * Called once per submitted call, on a worker thread. `st` is NCSL_OK when main() succeeded, an
+ * NCSL_E_JS_* code when the function failed (then `result` still carries logs and the error), or
+ * another code when the call could not run (then `result` is NULL). The callback takes ownership
+ * of `result` (free with ncsl_result_destroy); `err` is borrowed for the call's duration.
+ */
+typedef void (*ncsl_exec_done_fn)(void *user, ncsl_status st, ncsl_result *result,
+                                  const ncsl_err *err);
+
+/* Queues a call. Returns NCSL_E_BUSY when the queue is full (the callback is then not called),
+ * NCSL_E_SHUTDOWN while the engine stops, NCSL_E_INVALID_ARG for a bad request. */
+NCSL_API NCSL_NODISCARD ncsl_status ncsl_engine_submit(ncsl_engine *engine,
+                                                       const ncsl_exec_request *req,
+                                                       ncsl_exec_done_fn done, void *user,
+                                                       ncsl_err *err);
+
+/* Runs a call and waits for it. Same status semantics as the callback. On NCSL_OK or an
+ * NCSL_E_JS_* status, *out is set and the caller frees it with ncsl_result_destroy. */
+NCSL_API NCSL_NODISCARD ncsl_status ncsl_engine_execute(ncsl_engine *engine,
+                                                        const ncsl_exec_request *req,
+                                                        ncsl_result **out, ncsl_err *err);
+
+/*
+ * The seed service's ExecuteJavaScriptAsync(code, input, secrets, functionId, userId) as one
+ * call: `input_json` is JSON text (NULL: null); `secrets_json` is a JSON object of name -> string
+ * (NULL: none). Waits for the result. Same ownership as ncsl_engine_execute.
+ */
+NCSL_API NCSL_NODISCARD ncsl_status ncsl_execute_javascript(
+    ncsl_engine *engine, const char *code, const char *input_json, const char *secrets_json,
+    const char *function_id, const char *user_id, ncsl_result **out, ncsl_err *err);
+
+/* ----------------------------------------------------------------------------- results */
+NCSL_API void ncsl_result_destroy(ncsl_result *r); /* NULL does nothing */
+NCSL_API ncsl_status ncsl_result_status(const ncsl_result *r);
+/* JSON text of main()'s value (`null` for undefined); NULL unless the call succeeded.
+ * Borrowed from `r`. NUL-terminated; *len (may be NULL) gets its length. */
+NCSL_API const char *ncsl_result_json(const ncsl_result *r, size_t *len);
+/* JSON array of captured console lines: [{"level":"log","message":"..."}, ...]. Always set. */
+NCSL_API const char *ncsl_result_logs_json(const ncsl_result *r, size_t *len);
+/* For NCSL_E_JS_* results: the JS error's name ("TypeError"), message and user-code stack; ""
+ * when not applicable. Borrowed from `r`. */
+NCSL_API const char *ncsl_result_error_name(const ncsl_result *r);
+NCSL_API const char *ncsl_result_error_message(const ncsl_result *r);
+NCSL_API const char *ncsl_result_error_stack(const ncsl_result *r);
+/* A UUID v4 naming this execution. Borrowed from `r`. */
+NCSL_API const char *ncsl_result_execution_id(const ncsl_result *r);
+NCSL_API uint64_t ncsl_result_execution_time_us(const ncsl_result *r);
+/* Peak JS heap used by the call, in bytes. */
+NCSL_API uint64_t ncsl_result_memory_used_bytes(const ncsl_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* NCSL_NCSL_H */

@@ -1,0 +1,96 @@
+/*
+ * Shared by every subsystem: status/error helpers, logging macros, a growable byte buffer with
+ * JSON string escaping, secret wiping and the monotonic clock. Depends on nothing but libc and
+ * OpenSSL (for OPENSSL_cleanse and RAND_bytes).
+ */
+#ifndef NCSL_COMMON_H
+#define NCSL_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ncsl/ncsl.h"
+
+#define NCSL_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define NCSL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+
+/* ------------------------------------------------------------------------- errors */
+/* Sets err (if not NULL) and returns `code`, so callers can `return ncsl_err_set(...)`.
+ * `field` may be NULL. The message must never contain secrets, inputs or code. */
+ncsl_status ncsl_err_set(ncsl_err *err, ncsl_status code, const char *field, const char *fmt, ...)
+    NCSL_PRINTF(4, 5);
+void ncsl_err_clear(ncsl_err *err);
+
+/* Internal invariant check: logs and aborts only on a bug, never on bad input. */
+#define NCSL_ASSERT(cond)                                                                          \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            ncsl__assert_fail(#cond, __FILE__, __LINE__);                                          \
+        }                                                                                          \
+    } while (0)
+_Noreturn void ncsl__assert_fail(const char *expr, const char *file, int line);
+
+/* ------------------------------------------------------------------------- logging */
+extern ncsl_log_level g_ncsl_log_level; /* defined in log.c; read without locking on purpose */
+
+/* `subsys` is a short literal ("http", "js"); the rest is printf-style. Formats only when the
+ * level is enabled. Never pass secrets, inputs or function source. */
+void ncsl__log(ncsl_log_level level, const char *subsys, const char *func, int line,
+               const char *fmt, ...) NCSL_PRINTF(5, 6);
+#define NCSL_LOG_(lvl, subsys, ...)                                                                \
+    do {                                                                                           \
+        if ((lvl) <= g_ncsl_log_level) {                                                           \
+            ncsl__log((lvl), (subsys), __func__, __LINE__, __VA_ARGS__);                           \
+        }                                                                                          \
+    } while (0)
+#define NCSL_LOG_ERROR(subsys, ...) NCSL_LOG_(NCSL_LOG_LEVEL_ERROR, subsys, __VA_ARGS__)
+#define NCSL_LOG_WARN(subsys, ...) NCSL_LOG_(NCSL_LOG_LEVEL_WARN, subsys, __VA_ARGS__)
+#define NCSL_LOG_INFO(subsys, ...) NCSL_LOG_(NCSL_LOG_LEVEL_INFO, subsys, __VA_ARGS__)
+#define NCSL_LOG_DEBUG(subsys, ...) NCSL_LOG_(NCSL_LOG_LEVEL_DEBUG, subsys, __VA_ARGS__)
+
+/* ------------------------------------------------------------------------- buffer */
+/* A growable byte buffer, always NUL-terminated when data != NULL. Caller-owned struct
+ * (init/cleanup). A failed allocation sets `oom` and turns later appends into no-ops, so a
+ * builder can append freely and check once at the end. */
+typedef struct ncsl_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t limit; /* 0 = unlimited; appends past it set `over_limit` and are dropped */
+    bool oom;
+    bool over_limit;
+} ncsl_buf;
+
+void ncsl_buf_init(ncsl_buf *b, size_t limit);
+void ncsl_buf_cleanup(ncsl_buf *b);        /* frees data */
+void ncsl_buf_cleanup_secure(ncsl_buf *b); /* wipes, then frees data */
+bool ncsl_buf_reserve(ncsl_buf *b, size_t extra);
+void ncsl_buf_append(ncsl_buf *b, const void *data, size_t len);
+void ncsl_buf_append_str(ncsl_buf *b, const char *s);
+void ncsl_buf_printf(ncsl_buf *b, const char *fmt, ...) NCSL_PRINTF(2, 3);
+/* Appends `s` as a JSON string literal with quotes. Invalid UTF-8 becomes U+FFFD. */
+void ncsl_buf_append_json_string(ncsl_buf *b, const char *s, size_t len);
+/* Hands the data to the caller (caller frees with free()); the buffer is reset. */
+char *ncsl_buf_steal(ncsl_buf *b, size_t *len);
+
+/* ------------------------------------------------------------------------- misc */
+/* Wipes `len` bytes in a way the compiler cannot drop. */
+void ncsl_wipe(void *p, size_t len);
+/* Wipes a NUL-terminated string and frees it. NULL does nothing. */
+void ncsl_free_secret_str(char *s);
+/* Monotonic clock in microseconds / nanoseconds. */
+uint64_t ncsl_now_us(void);
+uint64_t ncsl_now_ns(void);
+/* Wall clock as RFC 3339 UTC with milliseconds ("2026-11-24T15:00:00.123Z"); out >= 32 bytes. */
+void ncsl_time_rfc3339(char *out, size_t out_size);
+/* Fills `out` (>= 37 bytes) with a random UUID v4 from the OS CSPRNG. */
+ncsl_status ncsl_uuid_v4(char out[37]);
+/* strdup that returns NULL on NULL. */
+char *ncsl_strdup(const char *s);
+char *ncsl_strndup(const char *s, size_t n);
+/* Number of online CPUs, at least 1. */
+unsigned ncsl_cpu_count(void);
+
+#endif

@@ -1,0 +1,89 @@
+/* Status codes: API code strings, descriptions and HTTP mapping (one table, one place). */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+
+typedef struct status_info {
+    ncsl_status st;
+    const char *code; /* the API's error code (REFERENCE.md section 5) */
+    const char *text;
+    int http;
+} status_info;
+
+/* Execution failures caused by the function itself are 422: the request was well-formed, the
+ * function failed. Limits the caller broke before running (body too large) are 413. */
+static const status_info g_status_table[] = {
+    {NCSL_OK, "OK", "success", 200},
+    {NCSL_E_INVALID_ARG, "VALIDATION_ERROR", "invalid argument", 400},
+    {NCSL_E_NOMEM, "INTERNAL_ERROR", "out of memory", 500},
+    {NCSL_E_IO, "INTERNAL_ERROR", "input/output error", 500},
+    {NCSL_E_INTERNAL, "INTERNAL_ERROR", "internal error", 500},
+    {NCSL_E_BUSY, "SERVICE_UNAVAILABLE", "server busy, retry later", 503},
+    {NCSL_E_SHUTDOWN, "SERVICE_UNAVAILABLE", "shutting down", 503},
+    {NCSL_E_NOT_FOUND, "NOT_FOUND", "not found", 404},
+    {NCSL_E_UNSUPPORTED, "UNSUPPORTED", "not supported", 501},
+    {NCSL_E_PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE", "payload too large", 413},
+    {NCSL_E_CONFIG, "CONFIG_ERROR", "invalid configuration", 500},
+    {NCSL_E_JS_EXCEPTION, "EXECUTION_ERROR", "the function threw an error", 422},
+    {NCSL_E_JS_TIMEOUT, "TIMEOUT", "the function ran past its time limit", 422},
+    {NCSL_E_JS_MEMORY, "MEMORY_LIMIT", "the function ran out of its memory limit", 422},
+    {NCSL_E_JS_STACK, "STACK_OVERFLOW", "the function overflowed its stack limit", 422},
+    {NCSL_E_JS_OUTPUT_TOO_LARGE, "OUTPUT_TOO_LARGE", "the function's result is too large", 422},
+    {NCSL_E_JS_SYNTAX, "SYNTAX_ERROR", "the function's code does not parse", 400},
+    {NCSL_E_JS_NO_MAIN, "VALIDATION_ERROR", "the code defines no function main", 400},
+    {NCSL_E_JS_BAD_RESULT, "EXECUTION_ERROR", "the function's result is not JSON-serializable",
+     422},
+};
+
+static const status_info *status_find(ncsl_status st) {
+    for (size_t i = 0; i < NCSL_ARRAY_LEN(g_status_table); i++) {
+        if (g_status_table[i].st == st) {
+            return &g_status_table[i];
+        }
+    }
+    return NULL;
+}
+
+const char *ncsl_status_code(ncsl_status st) {
+    const status_info *i = status_find(st);
+    return i ? i->code : "INTERNAL_ERROR";
+}
+
+const char *ncsl_status_str(ncsl_status st) {
+    const status_info *i = status_find(st);
+    return i ? i->text : "unknown status";
+}
+
+int ncsl_status_http(ncsl_status st) {
+    const status_info *i = status_find(st);
+    return i ? i->http : 500;
+}
+
+const char *ncsl_version(void) {
+    return NCSL_VERSION;
+}
+
+const char *ncsl_quickjs_version(void) {
+    return NCSL_QJS_VERSION;
+}
+
+ncsl_status ncsl_err_set(ncsl_err *err, ncsl_status code, const char *field, const char *fmt, ...) {
+    if (err) {
+        err->code = code;
+        snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void ncsl_err_clear(ncsl_err *err) {
+    if (err) {
+        err->code = NCSL_OK;
+        err->field[0] = '\0';
+        err->message[0] = '\0';
+    }
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds and runs the whole test suite: unit (cmocka), JS behaviour files, end-to-end (ncsld over
+# HTTP on 127.0.0.1), first in the debug build, then again in the ASan+UBSan build (LeakSanitizer
+# on). On a fresh Debian 12 machine it first installs what it needs (scripts/bootstrap.sh).
+#
+#   ./test.sh            everything
+#   ./test.sh debug      only the debug build's tests (quicker)
+#   ./test.sh asan-ubsan only the sanitizer build's tests
+set -euo pipefail
+cd "$(dirname "$0")"
+presets=${1:-"debug asan-ubsan"}
+jobs=$(nproc 2>/dev/null || echo 2)
+
+scripts/bootstrap.sh >/dev/null
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+failed=0
+for p in $presets; do
+    case "$p" in
+    debug) variant=release ;;
+    asan-ubsan) variant=asan ;;
+    *) echo "test.sh: unknown preset '$p' (debug or asan-ubsan)" >&2; exit 2 ;;
+    esac
+    NCSL_QJS_ROOT=$(scripts/bootstrap.sh --print-prefix "$variant" 2>/dev/null | tail -n1)
+    export NCSL_QJS_ROOT
+    echo "=== $p: build"
+    cmake --preset "$p" >/dev/null
+    cmake --build --preset "$p"
+    echo "=== $p: tests"
+    if ! ctest --preset "$p" -j "$jobs" --timeout 900; then
+        failed=1
+    fi
+done
+exit $failed
