@@ -1,0 +1,135 @@
+/*
+ * In-process benchmark: microseconds per call of the canonical function with a fresh JS context
+ * per call, without HTTP. Two paths:
+ *   sandbox  ncsl_js_run on one runtime in this thread (context creation, compile, input parse,
+ *            main, result serialization)
+ *   engine   ncsl_engine_execute through the worker pool (adds the queue and thread hand-off)
+ * Reports the median of REPS repetitions of CALLS calls (after a warm-up), with min-max, and the
+ * peak JS heap of one call.
+ *
+ *   build/release/bench/ncsl_bench_inproc [--calls N] [--reps N]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/exec.h"
+#include "js/js.h"
+
+static const char *CODE = "function main(input) { return { result: input.value * 2 }; }";
+static const char *INPUT = "{\"value\": 42}";
+static const char *EXPECT = "{\"result\":84}";
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int run_sandbox(int calls, double *us_per_call, uint64_t *heap) {
+    ncsl_js_runtime *rt = NULL;
+    ncsl_err err;
+    if (ncsl_js_runtime_create(&rt, &err) != NCSL_OK) {
+        fprintf(stderr, "runtime: %s\n", err.message);
+        return -1;
+    }
+    ncsl_engine_options o;
+    ncsl_engine_options_default(&o);
+    ncsl_js_call call = {
+        .code = CODE,
+        .code_len = strlen(CODE),
+        .input_json = INPUT,
+        .input_len = strlen(INPUT),
+        .limits = {.memory_bytes = o.memory_limit_bytes,
+                   .timeout_ms = o.timeout_ms,
+                   .stack_bytes = o.stack_size_bytes,
+                   .max_output_bytes = o.max_output_bytes,
+                   .max_log_bytes = o.max_log_bytes},
+    };
+    uint64_t t0 = ncsl_now_ns();
+    for (int i = 0; i < calls; i++) {
+        ncsl_js_outcome out;
+        if (ncsl_js_run(rt, &call, &out, &err) != NCSL_OK || strcmp(out.result_json, EXPECT) != 0) {
+            fprintf(stderr, "sandbox call failed: %s\n", err.message);
+            ncsl_js_outcome_cleanup(&out);
+            ncsl_js_runtime_destroy(rt);
+            return -1;
+        }
+        *heap = out.memory_used_bytes;
+        ncsl_js_outcome_cleanup(&out);
+    }
+    *us_per_call = (double)(ncsl_now_ns() - t0) / 1000.0 / calls;
+    ncsl_js_runtime_destroy(rt);
+    return 0;
+}
+
+static int run_engine(ncsl_engine *e, int calls, double *us_per_call, uint64_t *heap) {
+    ncsl_exec_request req = {.code = CODE,
+                             .code_len = strlen(CODE),
+                             .input_json = INPUT,
+                             .input_len = strlen(INPUT),
+                             .function_id = "bench",
+                             .user_id = "bench"};
+    uint64_t t0 = ncsl_now_ns();
+    for (int i = 0; i < calls; i++) {
+        ncsl_result *r = NULL;
+        ncsl_err err;
+        if (ncsl_engine_execute(e, &req, &r, &err) != NCSL_OK ||
+            strcmp(ncsl_result_json(r, NULL), EXPECT) != 0) {
+            fprintf(stderr, "engine call failed: %s\n", err.message);
+            ncsl_result_destroy(r);
+            return -1;
+        }
+        *heap = ncsl_result_memory_used_bytes(r);
+        ncsl_result_destroy(r);
+    }
+    *us_per_call = (double)(ncsl_now_ns() - t0) / 1000.0 / calls;
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    int calls = 20000, reps = 5;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--calls") == 0 && i + 1 < argc) {
+            calls = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
+            reps = atoi(argv[++i]);
+        } else {
+            fprintf(stderr, "usage: %s [--calls N] [--reps N]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (calls < 1 || reps < 1 || reps > 100) {
+        fprintf(stderr, "--calls must be >= 1 and --reps 1..100\n");
+        return 2;
+    }
+    ncsl_engine_options o;
+    ncsl_engine_options_default(&o);
+    o.workers = 1;
+    ncsl_engine *e = NULL;
+    ncsl_err err;
+    if (ncsl_engine_create(&o, &e, &err) != NCSL_OK) {
+        fprintf(stderr, "engine: %s\n", err.message);
+        return 1;
+    }
+    printf("ncsl %s, QuickJS-ng %s; %d calls x %d reps per path, median [min-max]\n",
+           ncsl_version(), ncsl_quickjs_version(), calls, reps);
+    printf("%-10s %12s %22s %14s\n", "path", "us/call", "[min-max]", "heap B/call");
+    const char *names[] = {"sandbox", "engine"};
+    int rc = 0;
+    for (int p = 0; p < 2 && rc == 0; p++) {
+        double v[100];
+        uint64_t heap = 0;
+        double warm;
+        rc = p == 0 ? run_sandbox(200, &warm, &heap) : run_engine(e, 200, &warm, &heap);
+        for (int r = 0; r < reps && rc == 0; r++) {
+            rc = p == 0 ? run_sandbox(calls, &v[r], &heap) : run_engine(e, calls, &v[r], &heap);
+        }
+        if (rc == 0) {
+            qsort(v, (size_t)reps, sizeof(v[0]), cmp_double);
+            printf("%-10s %12.2f %10.2f-%-10.2f %14llu\n", names[p], v[reps / 2], v[0],
+                   v[reps - 1], (unsigned long long)heap);
+        }
+    }
+    ncsl_engine_destroy(e);
+    return rc == 0 ? 0 : 1;
+}

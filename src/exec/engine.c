@@ -1,0 +1,512 @@
+/*
+ * Execution engine: a bounded FIFO queue in front of a fixed pool of worker threads.
+ *
+ * Each worker owns one ncsl_js_runtime (and so one JSRuntime) for its whole life; calls never
+ * share a JSContext. A submitted request is copied into a job (secret values into buffers that
+ * are wiped on free), so the caller's memory is free to go as soon as submit returns. When the
+ * queue holds `queue_size` waiting jobs, submit answers NCSL_E_BUSY instead of growing: memory
+ * stays bounded whatever the load.
+ *
+ * Shutdown (ncsl_engine_destroy) refuses new jobs, lets the workers drain what is queued, then
+ * joins them.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/exec_int.h"
+
+typedef struct job {
+    struct job *next;
+    char *code;
+    size_t code_len;
+    char *input;
+    size_t input_len;
+    ncsl_secret *secrets; /* names and values owned; values wiped on free */
+    size_t secret_count;
+    char *function_id;
+    char *user_id;
+    ncsl_js_limits limits;
+    ncsl_exec_done_fn done;
+    void *user;
+} job;
+
+struct ncsl_engine {
+    ncsl_engine_options opts;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;  /* a job was queued, or stopping */
+    pthread_cond_t ready_cv; /* a worker finished starting */
+    job *head;
+    job *tail;
+    unsigned queued;
+    unsigned busy;
+    unsigned started; /* workers that finished start-up (successfully or not) */
+    unsigned failed;  /* workers whose runtime could not be created */
+    bool stopping;
+    uint64_t completed;
+    uint64_t rejected_busy;
+    pthread_t *threads;
+    unsigned thread_count; /* threads actually created */
+};
+
+void ncsl_engine_options_default(ncsl_engine_options *o) {
+    memset(o, 0, sizeof(*o));
+    o->workers = 0;
+    o->queue_size = 256;
+    o->memory_limit_bytes = (size_t)512 << 20;
+    o->timeout_ms = 5000;
+    o->stack_size_bytes = (size_t)1 << 20;
+    o->max_output_bytes = (size_t)1 << 20;
+    o->max_log_bytes = (size_t)64 << 10;
+    o->max_code_bytes = (size_t)1 << 20;
+    o->max_input_bytes = (size_t)1 << 20;
+}
+
+static void job_free(job *j) {
+    if (!j) {
+        return;
+    }
+    free(j->code);
+    ncsl_wipe(j->input, j->input_len); /* inputs are the caller's data: wipe like secrets */
+    free(j->input);
+    ncsl_secrets_free(j->secrets, j->secret_count);
+    free(j->function_id);
+    free(j->user_id);
+    free(j);
+}
+
+static ncsl_status options_check(const ncsl_engine_options *o, ncsl_err *err) {
+    if (o->memory_limit_bytes < ((size_t)1 << 20)) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "memory_limit_bytes",
+                            "the JS memory limit must be at least 1 MiB");
+    }
+    if (o->timeout_ms == 0) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "timeout_ms",
+                            "the call deadline must be at least 1 ms");
+    }
+    if (o->stack_size_bytes < ((size_t)64 << 10) || o->stack_size_bytes > ((size_t)64 << 20)) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "stack_size_bytes",
+                            "the JS stack limit must be between 64 KiB and 64 MiB");
+    }
+    if (o->max_output_bytes == 0 || o->max_log_bytes == 0 || o->max_code_bytes == 0 ||
+        o->max_input_bytes == 0) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "limits",
+                            "output, log, code and input limits must be positive");
+    }
+    if (o->workers > 1024) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "workers", "at most 1024 workers");
+    }
+    return NCSL_OK;
+}
+
+/* Counts the job as finished, then hands its outcome to the callback (so a caller woken by the
+ * callback already sees it in the stats). */
+static void finish_job(ncsl_engine *e, job *j, ncsl_status st, ncsl_result *res,
+                       const ncsl_err *err) {
+    pthread_mutex_lock(&e->mu);
+    e->busy--;
+    e->completed++;
+    pthread_mutex_unlock(&e->mu);
+    j->done(j->user, st, res, err);
+}
+
+/* Runs one job on this worker's runtime and hands the result to the job's callback. */
+static void run_job(ncsl_engine *e, ncsl_js_runtime *rt, job *j) {
+    ncsl_err err;
+    ncsl_err_clear(&err);
+    ncsl_result *res = calloc(1, sizeof(*res));
+    if (!res) {
+        ncsl_err_set(&err, NCSL_E_NOMEM, NULL, "out of memory for the result");
+        finish_job(e, j, NCSL_E_NOMEM, NULL, &err);
+        return;
+    }
+    if (ncsl_uuid_v4(res->execution_id) != NCSL_OK) {
+        free(res);
+        ncsl_err_set(&err, NCSL_E_INTERNAL, NULL, "the random source failed");
+        finish_job(e, j, NCSL_E_INTERNAL, NULL, &err);
+        return;
+    }
+    ncsl_js_call call = {
+        .code = j->code,
+        .code_len = j->code_len,
+        .input_json = j->input,
+        .input_len = j->input_len,
+        .secrets = j->secrets,
+        .secret_count = j->secret_count,
+        .limits = j->limits,
+    };
+    uint64_t t0 = ncsl_now_ns();
+    ncsl_status st = ncsl_js_run(rt, &call, &res->outcome, &err);
+    res->execution_time_ns = ncsl_now_ns() - t0;
+    res->status = st;
+    if (st == NCSL_OK || ncsl__status_is_js_failure(st)) {
+        finish_job(e, j, st, res, &err);
+    } else {
+        ncsl_result_destroy(res);
+        finish_job(e, j, st, NULL, &err);
+    }
+}
+
+typedef struct worker_arg {
+    ncsl_engine *engine;
+    unsigned index;
+} worker_arg;
+
+static void *worker_main(void *arg) {
+    ncsl_engine *e = ((worker_arg *)arg)->engine;
+    unsigned index = ((worker_arg *)arg)->index;
+    free(arg);
+
+    ncsl_js_runtime *rt = NULL;
+    ncsl_err err;
+    ncsl_status st = ncsl_js_runtime_create(&rt, &err);
+    pthread_mutex_lock(&e->mu);
+    e->started++;
+    if (st != NCSL_OK) {
+        e->failed++;
+    }
+    pthread_cond_broadcast(&e->ready_cv);
+    pthread_mutex_unlock(&e->mu);
+    if (st != NCSL_OK) {
+        NCSL_LOG_ERROR("exec", "worker %u: cannot create a JS runtime: %s", index, err.message);
+        return NULL;
+    }
+
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        while (!e->head && !e->stopping) {
+            pthread_cond_wait(&e->work_cv, &e->mu);
+        }
+        job *j = e->head;
+        if (!j) { /* stopping and drained */
+            pthread_mutex_unlock(&e->mu);
+            break;
+        }
+        e->head = j->next;
+        if (!e->head) {
+            e->tail = NULL;
+        }
+        e->queued--;
+        e->busy++;
+        pthread_mutex_unlock(&e->mu);
+
+        run_job(e, rt, j);
+        job_free(j);
+    }
+    ncsl_js_runtime_destroy(rt);
+    return NULL;
+}
+
+/* Worker threads get a C stack well above the JS stack limit: QuickJS checks the JS limit
+ * against the real stack pointer, and host code (JSON, regexp) needs room beyond it. */
+static size_t worker_thread_stack(const ncsl_engine_options *o) {
+    size_t s = o->stack_size_bytes * 2 + ((size_t)4 << 20);
+#ifdef NCSL_SANITIZE
+    s *= 2; /* ASan frames are much larger */
+#endif
+    return s < ((size_t)8 << 20) ? ((size_t)8 << 20) : s;
+}
+
+ncsl_status ncsl_engine_create(const ncsl_engine_options *opts, ncsl_engine **out,
+                               ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    ncsl_engine *e = NULL;
+    pthread_attr_t attr;
+    bool attr_ok = false;
+
+    if (!out) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "out must not be NULL");
+    }
+    *out = NULL;
+    ncsl_json_use_wiping_allocator();
+    e = calloc(1, sizeof(*e));
+    if (!e) {
+        return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+    }
+    if (opts) {
+        e->opts = *opts;
+    } else {
+        ncsl_engine_options_default(&e->opts);
+    }
+    st = options_check(&e->opts, err);
+    if (st != NCSL_OK) {
+        free(e);
+        return st;
+    }
+    if (e->opts.workers == 0) {
+        e->opts.workers = ncsl_cpu_count();
+    }
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->work_cv, NULL);
+    pthread_cond_init(&e->ready_cv, NULL);
+    e->threads = calloc(e->opts.workers, sizeof(*e->threads));
+    if (!e->threads) {
+        st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+        goto out;
+    }
+    if (pthread_attr_init(&attr) != 0) {
+        st = ncsl_err_set(err, NCSL_E_INTERNAL, NULL, "pthread_attr_init failed");
+        goto out;
+    }
+    attr_ok = true;
+    pthread_attr_setstacksize(&attr, worker_thread_stack(&e->opts));
+    for (unsigned i = 0; i < e->opts.workers; i++) {
+        worker_arg *wa = malloc(sizeof(*wa));
+        if (!wa) {
+            st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+            goto out;
+        }
+        wa->engine = e;
+        wa->index = i;
+        if (pthread_create(&e->threads[i], &attr, worker_main, wa) != 0) {
+            free(wa);
+            st = ncsl_err_set(err, NCSL_E_INTERNAL, "workers", "cannot start worker thread %u", i);
+            goto out;
+        }
+        e->thread_count++;
+    }
+    /* Wait until every worker has its runtime, so the first call pays no start-up cost. */
+    pthread_mutex_lock(&e->mu);
+    while (e->started < e->thread_count) {
+        pthread_cond_wait(&e->ready_cv, &e->mu);
+    }
+    unsigned failed = e->failed;
+    pthread_mutex_unlock(&e->mu);
+    if (failed) {
+        st = ncsl_err_set(err, NCSL_E_INTERNAL, NULL, "%u of %u workers could not create a JS runtime",
+                          failed, e->thread_count);
+        goto out;
+    }
+    NCSL_LOG_DEBUG("exec", "engine started: %u workers, queue %u", e->thread_count,
+                   e->opts.queue_size);
+
+out:
+    if (attr_ok) {
+        pthread_attr_destroy(&attr);
+    }
+    if (st != NCSL_OK) {
+        ncsl_engine_destroy(e);
+        return st;
+    }
+    *out = e;
+    return NCSL_OK;
+}
+
+void ncsl_engine_destroy(ncsl_engine *e) {
+    if (!e) {
+        return;
+    }
+    pthread_mutex_lock(&e->mu);
+    e->stopping = true;
+    pthread_cond_broadcast(&e->work_cv);
+    pthread_mutex_unlock(&e->mu);
+    for (unsigned i = 0; i < e->thread_count; i++) {
+        pthread_join(e->threads[i], NULL);
+    }
+    /* Jobs left only if every worker failed to start: answer them, never drop them silently. */
+    while (e->head) {
+        job *j = e->head;
+        e->head = j->next;
+        ncsl_err err;
+        ncsl_err_set(&err, NCSL_E_SHUTDOWN, NULL, "the engine stopped before the call ran");
+        j->done(j->user, NCSL_E_SHUTDOWN, NULL, &err);
+        job_free(j);
+    }
+    free(e->threads);
+    pthread_cond_destroy(&e->ready_cv);
+    pthread_cond_destroy(&e->work_cv);
+    pthread_mutex_destroy(&e->mu);
+    free(e);
+}
+
+/* Copies a request into a job, applying the engine's defaults and ceilings. */
+static ncsl_status job_from_request(const ncsl_engine *e, const ncsl_exec_request *req, job **out,
+                                    ncsl_err *err) {
+    const ncsl_engine_options *o = &e->opts;
+    *out = NULL;
+    if (!req->code || req->code_len == 0) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "code", "code is required");
+    }
+    if (req->code_len > o->max_code_bytes) {
+        return ncsl_err_set(err, NCSL_E_PAYLOAD_TOO_LARGE, "code",
+                            "code is %zu bytes; the limit is %zu", req->code_len,
+                            o->max_code_bytes);
+    }
+    if (req->input_json && req->input_len > o->max_input_bytes) {
+        return ncsl_err_set(err, NCSL_E_PAYLOAD_TOO_LARGE, "input",
+                            "input is %zu bytes; the limit is %zu", req->input_len,
+                            o->max_input_bytes);
+    }
+    job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+    }
+    j->code = ncsl_strndup(req->code, req->code_len);
+    j->code_len = req->code_len;
+    if (req->input_json) {
+        j->input = ncsl_strndup(req->input_json, req->input_len);
+        j->input_len = req->input_len;
+    }
+    j->function_id = ncsl_strdup(req->function_id ? req->function_id : "");
+    j->user_id = ncsl_strdup(req->user_id ? req->user_id : "");
+    bool oom = !j->code || (req->input_json && !j->input) || !j->function_id || !j->user_id;
+    if (!oom && req->secret_count) {
+        ncsl_status st = ncsl__secrets_copy(req->secrets, req->secret_count, &j->secrets, err);
+        if (st != NCSL_OK) {
+            job_free(j);
+            return st;
+        }
+        j->secret_count = req->secret_count;
+    }
+    if (oom) {
+        job_free(j);
+        return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+    }
+    j->limits.memory_bytes = req->memory_limit_bytes && req->memory_limit_bytes < o->memory_limit_bytes
+                                 ? req->memory_limit_bytes
+                                 : o->memory_limit_bytes;
+    j->limits.timeout_ms =
+        req->timeout_ms && req->timeout_ms < o->timeout_ms ? req->timeout_ms : o->timeout_ms;
+    j->limits.stack_bytes = o->stack_size_bytes;
+    j->limits.max_output_bytes = o->max_output_bytes;
+    j->limits.max_log_bytes = o->max_log_bytes;
+    *out = j;
+    return NCSL_OK;
+}
+
+ncsl_status ncsl_engine_submit(ncsl_engine *e, const ncsl_exec_request *req,
+                               ncsl_exec_done_fn done, void *user, ncsl_err *err) {
+    if (!e || !req || !done) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, NULL, "engine, request and callback are required");
+    }
+    job *j = NULL;
+    ncsl_status st = job_from_request(e, req, &j, err);
+    if (st != NCSL_OK) {
+        return st;
+    }
+    j->done = done;
+    j->user = user;
+
+    pthread_mutex_lock(&e->mu);
+    if (e->stopping) {
+        pthread_mutex_unlock(&e->mu);
+        job_free(j);
+        return ncsl_err_set(err, NCSL_E_SHUTDOWN, NULL, "the engine is shutting down");
+    }
+    if (e->queued >= e->opts.queue_size) {
+        e->rejected_busy++;
+        pthread_mutex_unlock(&e->mu);
+        job_free(j);
+        return ncsl_err_set(err, NCSL_E_BUSY, NULL, "all %u workers are busy and %u calls are queued",
+                            e->opts.workers, e->opts.queue_size);
+    }
+    if (e->tail) {
+        e->tail->next = j;
+    } else {
+        e->head = j;
+    }
+    e->tail = j;
+    e->queued++;
+    pthread_cond_signal(&e->work_cv);
+    pthread_mutex_unlock(&e->mu);
+    return NCSL_OK;
+}
+
+void ncsl_engine_get_stats(ncsl_engine *e, ncsl_engine_stats *out) {
+    memset(out, 0, sizeof(*out));
+    if (!e) {
+        return;
+    }
+    pthread_mutex_lock(&e->mu);
+    out->workers = e->thread_count;
+    out->busy_workers = e->busy;
+    out->queued = e->queued;
+    out->queue_capacity = e->opts.queue_size;
+    out->completed = e->completed;
+    out->rejected_busy = e->rejected_busy;
+    pthread_mutex_unlock(&e->mu);
+}
+
+/* ------------------------------------------------------------------ synchronous wrappers */
+typedef struct sync_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    ncsl_status st;
+    ncsl_result *result;
+    ncsl_err err;
+} sync_wait;
+
+static void sync_done(void *user, ncsl_status st, ncsl_result *result, const ncsl_err *err) {
+    sync_wait *w = user;
+    pthread_mutex_lock(&w->mu);
+    w->st = st;
+    w->result = result;
+    if (err) {
+        w->err = *err;
+    }
+    w->done = true;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+ncsl_status ncsl_engine_execute(ncsl_engine *e, const ncsl_exec_request *req, ncsl_result **out,
+                                ncsl_err *err) {
+    if (!out) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "out must not be NULL");
+    }
+    *out = NULL;
+    sync_wait w;
+    memset(&w, 0, sizeof(w));
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    ncsl_status st = ncsl_engine_submit(e, req, sync_done, &w, err);
+    if (st == NCSL_OK) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.done) {
+            pthread_cond_wait(&w.cv, &w.mu);
+        }
+        pthread_mutex_unlock(&w.mu);
+        st = w.st;
+        *out = w.result;
+        if (err && st != NCSL_OK) {
+            *err = w.err;
+        }
+    }
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
+    return st;
+}
+
+ncsl_status ncsl_execute_javascript(ncsl_engine *e, const char *code, const char *input_json,
+                                    const char *secrets_json, const char *function_id,
+                                    const char *user_id, ncsl_result **out, ncsl_err *err) {
+    ncsl_secret *secrets = NULL;
+    size_t count = 0;
+    if (out) {
+        *out = NULL;
+    }
+    if (!code) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "code", "code is required");
+    }
+    if (secrets_json) {
+        ncsl_status st = ncsl_secrets_parse_json(secrets_json, strlen(secrets_json), &secrets,
+                                                 &count, err);
+        if (st != NCSL_OK) {
+            return st;
+        }
+    }
+    ncsl_exec_request req = {
+        .code = code,
+        .code_len = strlen(code),
+        .input_json = input_json,
+        .input_len = input_json ? strlen(input_json) : 0,
+        .secrets = secrets,
+        .secret_count = count,
+        .function_id = function_id,
+        .user_id = user_id,
+    };
+    ncsl_status st = ncsl_engine_execute(e, &req, out, err);
+    ncsl_secrets_free(secrets, count);
+    return st;
+}
