@@ -1,0 +1,636 @@
+/*
+ * Configuration: defaults, then a strict JSON file, then the environment, then flags.
+ *
+ * File format (every key optional, PascalCase, case-sensitive; sizes in the unit named by the
+ * key; "integer" means a JSON integer, never a real or a string):
+ *
+ *   "Tee": {                                  the seed guide's block, verbatim
+ *     "Type": "Auto"                          Auto | Simulation | Occlum | Gramine (any case)
+ *     "SimulationMode": false                 true forces simulation (so does OCCLUM_SIMULATION=1)
+ *     "EnclavePath": ""                       accepted, unused (no enclave loader in this build)
+ *     "Debug": false                          enclave debug attribute (for `ncsl occlum init`)
+ *     "Occlum": {
+ *       "InstanceDir": "./occlum_instance"    for `ncsl occlum init|build`
+ *       "LogLevel": "info"                    accepted, unused (Occlum LibOS log level)
+ *       "NodeJsPath": ""                      accepted, unused (the JS engine is built in)
+ *       "TempDir": "/tmp"                     accepted, unused (no temporary files)
+ *       "EnableDebugMode": false              Occlum.json "debuggable" (for `ncsl occlum init`)
+ *       "MaxMemoryMB": 1024                   1..1048576; JavaScript.MaxMemoryMB must fit in it
+ *       "MaxThreads": 32                      3..4096; HttpThreads + Workers + 1 must fit in it
+ *       "MaxProcesses": 16                    accepted, unused (no worker processes yet)
+ *       "MaxExecutionTimeSeconds": 60         1..86400; JavaScript.TimeoutMs must fit in it
+ *     }
+ *   },
+ *   "Server": {
+ *     "Listen": "127.0.0.1:8080"              HOST:PORT, [IPv6]:PORT; port 0 = ephemeral
+ *     "DataDir": "./ncsl-data"                logs, ncsld.url
+ *     "MaxBodyBytes": 2097152                 1024..1073741824, request body
+ *     "QueueSize": 256                        1..65536 calls waiting for a JS worker
+ *     "HttpThreads": 0                        0..1024, 0 = derived (CPU count, within MaxThreads)
+ *     "ConnectionLimit": 1024                 1..65536
+ *     "ConnectionTimeoutSeconds": 30          1..3600, idle or slow connection
+ *     "ShutdownGraceSeconds": 30              0..3600, SIGTERM drain time for in-flight calls
+ *     "LogLevel": "info"                      error | warn | info | debug
+ *   },
+ *   "JavaScript": {
+ *     "MaxMemoryMB": 512                      1..65536, JS heap per call
+ *     "TimeoutMs": 5000                       1..86400000, wall-clock deadline per call
+ *     "MaxStackKB": 1024                      16..65536, JS stack per call
+ *     "MaxOutputBytes": 1048576               1..1073741824, serialized result
+ *     "MaxLogBytes": 65536                    1..1073741824, captured console output
+ *     "MaxCodeBytes": 1048576                 1..1073741824, function source
+ *     "MaxInputBytes": 1048576                1..1073741824, input JSON
+ *     "Workers": 0                            0..1024, 0 = derived (CPU count, within MaxThreads)
+ *   }
+ *
+ * Cross-field rules (ncsl_config_finalize): an explicit JavaScript.TimeoutMs above
+ * Tee.Occlum.MaxExecutionTimeSeconds is an error, the default is lowered to fit (with a note);
+ * explicit HttpThreads/Workers that do not fit MaxThreads are an error, derived ones are sized to
+ * fit. Unknown keys, wrong types, out-of-range values and duplicate keys are errors naming the
+ * key path.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config.h"
+
+#define MIB ((uint64_t)1024 * 1024)
+#define GIB ((uint64_t)1024 * 1024 * 1024)
+
+/* ------------------------------------------------------------------------- key tables */
+typedef enum key_kind {
+    KEY_BOOL,     /* bool */
+    KEY_STRING,   /* char[size] */
+    KEY_UINT,     /* unsigned */
+    KEY_U32,      /* uint32_t */
+    KEY_SIZE,     /* size_t, value * scale */
+    KEY_LISTEN,   /* server.listen_host / listen_port */
+    KEY_LOGLEVEL, /* int */
+    KEY_TEETYPE,  /* ncsl_tee_type */
+    KEY_SECTION,  /* nested object */
+} key_kind;
+
+typedef struct key_spec {
+    const char *name;
+    key_kind kind;
+    size_t offset; /* into ncsl_config */
+    size_t size;   /* KEY_STRING: buffer size */
+    uint64_t min;
+    uint64_t max;
+    uint64_t scale;        /* KEY_SIZE: unit in bytes */
+    bool unused;           /* accepted but has no effect in this build */
+    unsigned set_bit;      /* NCSL_CONFIG_SET_* recorded when present */
+    const struct key_spec *sub;
+    size_t sub_count;
+} key_spec;
+
+#define OFF(m) offsetof(ncsl_config, m)
+#define SZ(m) sizeof(((ncsl_config *)0)->m)
+
+/* Designated initializers only: every other field is zero. */
+#define K_STR(n, m, ...)                                                                           \
+    {.name = n, .kind = KEY_STRING, .offset = OFF(m), .size = SZ(m), __VA_ARGS__}
+#define K_BOOL(n, m) {.name = n, .kind = KEY_BOOL, .offset = OFF(m)}
+#define K_NUM(n, kd, m, lo, hi, ...)                                                               \
+    {.name = n, .kind = kd, .offset = OFF(m), .min = lo, .max = hi, __VA_ARGS__}
+#define K_SECTION(n, t) {.name = n, .kind = KEY_SECTION, .sub = t, .sub_count = NCSL_ARRAY_LEN(t)}
+
+static const key_spec g_occlum_keys[] = {
+    K_STR("InstanceDir", tee.occlum.instance_dir, .min = 0),
+    K_STR("LogLevel", tee.occlum.log_level, .unused = true),
+    K_STR("NodeJsPath", tee.occlum.node_js_path, .unused = true),
+    K_STR("TempDir", tee.occlum.temp_dir, .unused = true),
+    K_BOOL("EnableDebugMode", tee.occlum.enable_debug_mode),
+    K_NUM("MaxMemoryMB", KEY_UINT, tee.occlum.max_memory_mb, 1, 1048576),
+    K_NUM("MaxThreads", KEY_UINT, tee.occlum.max_threads, 3, 4096),
+    K_NUM("MaxProcesses", KEY_UINT, tee.occlum.max_processes, 1, 4096, .unused = true),
+    K_NUM("MaxExecutionTimeSeconds", KEY_UINT, tee.occlum.max_execution_time_seconds, 1, 86400),
+};
+
+static const key_spec g_tee_keys[] = {
+    {.name = "Type", .kind = KEY_TEETYPE, .offset = OFF(tee.type)},
+    K_BOOL("SimulationMode", tee.simulation_mode),
+    K_STR("EnclavePath", tee.enclave_path, .unused = true),
+    K_BOOL("Debug", tee.debug),
+    K_SECTION("Occlum", g_occlum_keys),
+};
+
+static const key_spec g_server_keys[] = {
+    {.name = "Listen", .kind = KEY_LISTEN},
+    K_STR("DataDir", server.data_dir, .min = 1),
+    K_NUM("MaxBodyBytes", KEY_SIZE, server.max_body_bytes, 1024, GIB, .scale = 1),
+    K_NUM("QueueSize", KEY_UINT, server.queue_size, 1, 65536),
+    K_NUM("HttpThreads", KEY_UINT, server.http_threads, 0, 1024,
+          .set_bit = NCSL_CONFIG_SET_HTTP_THREADS),
+    K_NUM("ConnectionLimit", KEY_UINT, server.connection_limit, 1, 65536),
+    K_NUM("ConnectionTimeoutSeconds", KEY_UINT, server.connection_timeout_s, 1, 3600),
+    K_NUM("ShutdownGraceSeconds", KEY_UINT, server.shutdown_grace_s, 0, 3600),
+    {.name = "LogLevel", .kind = KEY_LOGLEVEL, .offset = OFF(server.log_level)},
+};
+
+static const key_spec g_js_keys[] = {
+    K_NUM("MaxMemoryMB", KEY_SIZE, js.memory_limit_bytes, 1, 65536, .scale = MIB),
+    K_NUM("TimeoutMs", KEY_U32, js.timeout_ms, 1, 86400000, .set_bit = NCSL_CONFIG_SET_TIMEOUT),
+    K_NUM("MaxStackKB", KEY_SIZE, js.stack_size_bytes, 16, 65536, .scale = 1024),
+    K_NUM("MaxOutputBytes", KEY_SIZE, js.max_output_bytes, 1, GIB, .scale = 1),
+    K_NUM("MaxLogBytes", KEY_SIZE, js.max_log_bytes, 1, GIB, .scale = 1),
+    K_NUM("MaxCodeBytes", KEY_SIZE, js.max_code_bytes, 1, GIB, .scale = 1),
+    K_NUM("MaxInputBytes", KEY_SIZE, js.max_input_bytes, 1, GIB, .scale = 1),
+    K_NUM("Workers", KEY_UINT, js.workers, 0, 1024, .set_bit = NCSL_CONFIG_SET_WORKERS),
+};
+
+static const key_spec g_top_keys[] = {
+    K_SECTION("Tee", g_tee_keys),
+    K_SECTION("Server", g_server_keys),
+    K_SECTION("JavaScript", g_js_keys),
+};
+
+typedef struct unused_reason {
+    const char *key;
+    const char *why;
+} unused_reason;
+
+static const unused_reason g_unused_reasons[] = {
+    {"Tee.EnclavePath", "this build has no enclave loader (simulation TEE only)"},
+    {"Tee.Occlum.LogLevel", "Occlum's LibOS log level; this build runs outside Occlum"},
+    {"Tee.Occlum.NodeJsPath", "the JavaScript engine (QuickJS-ng) is built in"},
+    {"Tee.Occlum.TempDir", "NCSL writes no temporary files"},
+    {"Tee.Occlum.MaxProcesses", "NCSL starts no worker processes in this build"},
+};
+
+const char *ncsl_config_unused_reason(const char *key) {
+    for (size_t i = 0; key && i < NCSL_ARRAY_LEN(g_unused_reasons); i++) {
+        if (strcmp(key, g_unused_reasons[i].key) == 0) {
+            return g_unused_reasons[i].why;
+        }
+    }
+    return "not used in this build";
+}
+
+/* ------------------------------------------------------------------------- defaults */
+/* Mirrors ncsl_engine_options_default (ncsl.h): config depends on common only, so it cannot
+ * call into the engine; the values are the documented engine defaults. */
+static void js_defaults(ncsl_engine_options *o) {
+    memset(o, 0, sizeof(*o));
+    o->workers = 0;
+    o->queue_size = 256;
+    o->memory_limit_bytes = 512 * MIB;
+    o->timeout_ms = 5000;
+    o->stack_size_bytes = 1024 * 1024;
+    o->max_output_bytes = 1024 * 1024;
+    o->max_log_bytes = 64 * 1024;
+    o->max_code_bytes = 1024 * 1024;
+    o->max_input_bytes = 1024 * 1024;
+}
+
+void ncsl_config_defaults(ncsl_config *cfg) {
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->tee.type = NCSL_TEE_AUTO;
+    snprintf(cfg->tee.occlum.instance_dir, sizeof(cfg->tee.occlum.instance_dir), "%s",
+             "./occlum_instance");
+    snprintf(cfg->tee.occlum.log_level, sizeof(cfg->tee.occlum.log_level), "%s", "info");
+    snprintf(cfg->tee.occlum.temp_dir, sizeof(cfg->tee.occlum.temp_dir), "%s", "/tmp");
+    cfg->tee.occlum.max_memory_mb = 1024;
+    cfg->tee.occlum.max_threads = 32;
+    cfg->tee.occlum.max_processes = 16;
+    cfg->tee.occlum.max_execution_time_seconds = 60;
+
+    snprintf(cfg->server.listen_host, sizeof(cfg->server.listen_host), "%s", "127.0.0.1");
+    cfg->server.listen_port = 8080;
+    snprintf(cfg->server.data_dir, sizeof(cfg->server.data_dir), "%s", "./ncsl-data");
+    cfg->server.max_body_bytes = 2 * MIB;
+    cfg->server.queue_size = 256;
+    cfg->server.http_threads = 0;
+    cfg->server.connection_limit = 1024;
+    cfg->server.connection_timeout_s = 30;
+    cfg->server.shutdown_grace_s = 30;
+    cfg->server.log_level = NCSL_LOG_LEVEL_INFO;
+
+    js_defaults(&cfg->js);
+    cfg->tee_resolved = NCSL_TEE_AUTO;
+}
+
+const char *ncsl_tee_type_name(ncsl_tee_type t) {
+    switch (t) {
+    case NCSL_TEE_AUTO:
+        return "Auto";
+    case NCSL_TEE_SIMULATION:
+        return "Simulation";
+    case NCSL_TEE_OCCLUM:
+        return "Occlum";
+    case NCSL_TEE_GRAMINE:
+        return "Gramine";
+    }
+    return "Unknown";
+}
+
+static int tee_type_parse(const char *s) {
+    static const ncsl_tee_type all[] = {NCSL_TEE_AUTO, NCSL_TEE_SIMULATION, NCSL_TEE_OCCLUM,
+                                        NCSL_TEE_GRAMINE};
+    for (size_t i = 0; i < NCSL_ARRAY_LEN(all); i++) {
+        if (strcasecmp(s, ncsl_tee_type_name(all[i])) == 0) {
+            return (int)all[i];
+        }
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------------- listen */
+static bool host_name_ok(const char *h, size_t n) {
+    if (n == 0 || n > 253) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (!isalnum(c) && c != '.' && c != '-' && c != '_') {
+            return false;
+        }
+    }
+    return true;
+}
+
+ncsl_status ncsl_config_set_listen(ncsl_config *cfg, const char *addr, ncsl_err *err) {
+    const char *field = "Server.Listen";
+    if (!addr || !*addr) {
+        return ncsl_err_set(err, NCSL_E_CONFIG, field, "expected HOST:PORT, got an empty value");
+    }
+    const char *host = addr;
+    size_t host_len = 0;
+    const char *port_s = NULL;
+    if (addr[0] == '[') {
+        const char *close = strchr(addr, ']');
+        if (!close || close[1] != ':') {
+            return ncsl_err_set(err, NCSL_E_CONFIG, field,
+                                "expected [IPv6]:PORT (e.g. \"[::1]:8080\")");
+        }
+        host = addr + 1;
+        host_len = (size_t)(close - host);
+        port_s = close + 2;
+        for (size_t i = 0; i < host_len; i++) {
+            unsigned char c = (unsigned char)host[i];
+            if (!isxdigit(c) && c != ':' && c != '.') {
+                return ncsl_err_set(err, NCSL_E_CONFIG, field, "invalid IPv6 address");
+            }
+        }
+        if (host_len == 0) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, field, "empty IPv6 address");
+        }
+    } else {
+        const char *colon = strrchr(addr, ':');
+        if (!colon) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, field,
+                                "expected HOST:PORT (e.g. \"127.0.0.1:8080\"), "
+                                "the port is missing");
+        }
+        if (memchr(addr, ':', (size_t)(colon - addr))) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, field,
+                                "IPv6 addresses need brackets: \"[::1]:8080\"");
+        }
+        host_len = (size_t)(colon - addr);
+        port_s = colon + 1;
+        if (host_len == 0) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, field,
+                                "expected HOST:PORT, the host is missing");
+        }
+        if (!host_name_ok(host, host_len)) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, field, "invalid host name");
+        }
+    }
+    if (host_len >= sizeof(cfg->server.listen_host)) {
+        return ncsl_err_set(err, NCSL_E_CONFIG, field, "host name too long");
+    }
+    if (!*port_s || strlen(port_s) > 5) {
+        return ncsl_err_set(err, NCSL_E_CONFIG, field, "port must be a number from 0 to 65535");
+    }
+    unsigned long port = 0;
+    for (const char *p = port_s; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return ncsl_err_set(err, NCSL_E_CONFIG, field,
+                                "port must be a number from 0 to 65535");
+        }
+        port = port * 10 + (unsigned long)(*p - '0');
+    }
+    if (port > 65535) {
+        return ncsl_err_set(err, NCSL_E_CONFIG, field, "port must be a number from 0 to 65535");
+    }
+    memcpy(cfg->server.listen_host, host, host_len);
+    cfg->server.listen_host[host_len] = '\0';
+    cfg->server.listen_port = (uint16_t)port;
+    return NCSL_OK;
+}
+
+/* ------------------------------------------------------------------------- loading */
+static void unused_add(ncsl_config *cfg, const char *path) {
+    for (size_t i = 0; i < cfg->unused_count; i++) {
+        if (strcmp(cfg->unused[i], path) == 0) {
+            return;
+        }
+    }
+    if (cfg->unused_count < NCSL_CONFIG_MAX_UNUSED) {
+        /* key paths are short literals from the key table; %.95s says so to the compiler */
+        snprintf(cfg->unused[cfg->unused_count], sizeof(cfg->unused[0]), "%.95s", path);
+        cfg->unused_count++;
+    }
+}
+
+static ncsl_status load_section(ncsl_config *cfg, json_t *obj, const char *prefix,
+                                const key_spec *keys, size_t count, ncsl_err *err);
+
+static ncsl_status load_value(ncsl_config *cfg, json_t *v, const char *path, const key_spec *k,
+                              ncsl_err *err) {
+    char *base = (char *)cfg;
+    switch (k->kind) {
+    case KEY_SECTION:
+        if (!json_is_object(v)) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path, "expected an object");
+        }
+        return load_section(cfg, v, path, k->sub, k->sub_count, err);
+    case KEY_BOOL:
+        if (!json_is_boolean(v)) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path, "expected true or false");
+        }
+        *(bool *)(base + k->offset) = json_is_true(v);
+        return NCSL_OK;
+    case KEY_STRING: {
+        if (!json_is_string(v)) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path, "expected a string");
+        }
+        size_t n = json_string_length(v);
+        if (n < k->min) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path, "must not be empty");
+        }
+        if (n >= k->size || memchr(json_string_value(v), '\0', n)) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path,
+                                "must be at most %zu bytes without NUL characters", k->size - 1);
+        }
+        memcpy(base + k->offset, json_string_value(v), n + 1);
+        return NCSL_OK;
+    }
+    case KEY_LISTEN:
+        if (!json_is_string(v)) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path, "expected a string \"HOST:PORT\"");
+        }
+        return ncsl_config_set_listen(cfg, json_string_value(v), err);
+    case KEY_LOGLEVEL: {
+        int lvl = json_is_string(v) ? ncsl_log_level_parse(json_string_value(v)) : -1;
+        if (lvl < 0) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path,
+                                "expected one of \"error\", \"warn\", \"info\", \"debug\"");
+        }
+        *(int *)(base + k->offset) = lvl;
+        return NCSL_OK;
+    }
+    case KEY_TEETYPE: {
+        int t = json_is_string(v) ? tee_type_parse(json_string_value(v)) : -1;
+        if (t < 0) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path,
+                                "expected one of \"Auto\", \"Simulation\", \"Occlum\", "
+                                "\"Gramine\"");
+        }
+        *(ncsl_tee_type *)(base + k->offset) = (ncsl_tee_type)t;
+        return NCSL_OK;
+    }
+    case KEY_UINT:
+    case KEY_U32:
+    case KEY_SIZE: {
+        const char *what = k->min > 0 ? "a positive integer" : "a non-negative integer";
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            (k->min > 0 && json_integer_value(v) == 0)) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path, "expected %s", what);
+        }
+        uint64_t n = (uint64_t)json_integer_value(v);
+        if (n < k->min || n > k->max) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path,
+                                "must be between %llu and %llu, got %llu",
+                                (unsigned long long)k->min, (unsigned long long)k->max,
+                                (unsigned long long)n);
+        }
+        if (k->kind == KEY_UINT) {
+            *(unsigned *)(base + k->offset) = (unsigned)n;
+        } else if (k->kind == KEY_U32) {
+            *(uint32_t *)(base + k->offset) = (uint32_t)n;
+        } else {
+            *(size_t *)(base + k->offset) = (size_t)(n * k->scale);
+        }
+        return NCSL_OK;
+    }
+    }
+    return ncsl_err_set(err, NCSL_E_INTERNAL, path, "unhandled key kind");
+}
+
+static ncsl_status load_section(ncsl_config *cfg, json_t *obj, const char *prefix,
+                                const key_spec *keys, size_t count, ncsl_err *err) {
+    const char *name = NULL;
+    json_t *v = NULL;
+    json_object_foreach(obj, name, v) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", name);
+        const key_spec *k = NULL;
+        for (size_t i = 0; i < count; i++) {
+            if (strcmp(keys[i].name, name) == 0) {
+                k = &keys[i];
+                break;
+            }
+        }
+        if (!k) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path, "unknown setting");
+        }
+        ncsl_status st = load_value(cfg, v, path, k, err);
+        if (st != NCSL_OK) {
+            return st;
+        }
+        if (k->unused) {
+            unused_add(cfg, path);
+        }
+        cfg->set_mask |= k->set_bit;
+    }
+    return NCSL_OK;
+}
+
+ncsl_status ncsl_config_load_json(ncsl_config *cfg, const char *json, size_t len, ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        st = ncsl_err_set(err, NCSL_E_CONFIG, "", "invalid JSON at line %d, column %d: %s",
+                          jerr.line, jerr.column, jerr.text);
+        goto out;
+    }
+    if (!json_is_object(root)) {
+        st = ncsl_err_set(err, NCSL_E_CONFIG, "", "the configuration must be a JSON object");
+        goto out;
+    }
+    st = load_section(cfg, root, "", g_top_keys, NCSL_ARRAY_LEN(g_top_keys), err);
+out:
+    json_decref(root);
+    return st;
+}
+
+ncsl_status ncsl_config_load_file(ncsl_config *cfg, const char *path, ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    char *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        st = ncsl_err_set(err, NCSL_E_CONFIG, "", "cannot open %s: %s", path, strerror(errno));
+        goto out;
+    }
+    /* A configuration file is small; refuse anything huge rather than buffer it. */
+    enum { MAX_CONFIG_BYTES = 1024 * 1024 };
+    text = malloc(MAX_CONFIG_BYTES + 1);
+    if (!text) {
+        st = ncsl_err_set(err, NCSL_E_NOMEM, "", "out of memory reading %s", path);
+        goto out;
+    }
+    size_t n = fread(text, 1, MAX_CONFIG_BYTES + 1, f);
+    if (ferror(f)) {
+        st = ncsl_err_set(err, NCSL_E_CONFIG, "", "cannot read %s", path);
+        goto out;
+    }
+    if (n > MAX_CONFIG_BYTES) {
+        st = ncsl_err_set(err, NCSL_E_CONFIG, "", "%s is larger than 1 MiB", path);
+        goto out;
+    }
+    st = ncsl_config_load_json(cfg, text, n, err);
+out:
+    free(text);
+    if (f) {
+        fclose(f);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------------- env, finalize */
+void ncsl_config_apply_env(ncsl_config *cfg, const char *(*getenv_fn)(const char *name)) {
+    const char *v = getenv_fn ? getenv_fn("OCCLUM_SIMULATION") : getenv("OCCLUM_SIMULATION");
+    if (v && (strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+              strcasecmp(v, "on") == 0)) {
+        cfg->simulation_forced_by_env = true;
+    }
+}
+
+static void note_add(ncsl_config *cfg, const char *fmt, ...) NCSL_PRINTF(2, 3);
+static void note_add(ncsl_config *cfg, const char *fmt, ...) {
+    if (cfg->note_count >= NCSL_CONFIG_MAX_NOTES) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->notes[cfg->note_count], sizeof(cfg->notes[0]), fmt, ap);
+    va_end(ap);
+    cfg->note_count++;
+}
+
+static unsigned min_u(unsigned a, unsigned b) {
+    return a < b ? a : b;
+}
+
+static ncsl_status resolve_tee(ncsl_config *cfg, ncsl_err *err) {
+    bool forced = cfg->tee.simulation_mode || cfg->simulation_forced_by_env;
+    const char *by = cfg->simulation_forced_by_env ? "OCCLUM_SIMULATION=1" : "Tee.SimulationMode";
+    switch (cfg->tee.type) {
+    case NCSL_TEE_AUTO:
+        if (forced) {
+            snprintf(cfg->tee_reason, sizeof(cfg->tee_reason), "simulation forced by %s", by);
+        } else {
+            snprintf(cfg->tee_reason, sizeof(cfg->tee_reason),
+                     "only the simulation backend is built into this binary");
+        }
+        break;
+    case NCSL_TEE_SIMULATION:
+        snprintf(cfg->tee_reason, sizeof(cfg->tee_reason), "Tee.Type Simulation");
+        break;
+    case NCSL_TEE_OCCLUM:
+    case NCSL_TEE_GRAMINE:
+        if (!forced) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, "Tee.Type",
+                                "the %s backend is not available in this build; use Auto or "
+                                "Simulation, or set OCCLUM_SIMULATION=1",
+                                ncsl_tee_type_name(cfg->tee.type));
+        }
+        snprintf(cfg->tee_reason, sizeof(cfg->tee_reason),
+                 "Tee.Type %s with simulation forced by %s",
+                 ncsl_tee_type_name(cfg->tee.type), by);
+        break;
+    }
+    cfg->tee_resolved = NCSL_TEE_SIMULATION;
+    return NCSL_OK;
+}
+
+ncsl_status ncsl_config_finalize(ncsl_config *cfg, ncsl_err *err) {
+    ncsl_status st = resolve_tee(cfg, err);
+    if (st != NCSL_OK) {
+        return st;
+    }
+    cfg->note_count = 0;
+
+    /* Deadline: the enclave's own execution limit bounds every call. */
+    uint64_t max_ms = (uint64_t)cfg->tee.occlum.max_execution_time_seconds * 1000u;
+    if (cfg->js.timeout_ms > max_ms) {
+        if (cfg->set_mask & NCSL_CONFIG_SET_TIMEOUT) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, "JavaScript.TimeoutMs",
+                                "%u ms exceeds Tee.Occlum.MaxExecutionTimeSeconds (%u s)",
+                                (unsigned)cfg->js.timeout_ms,
+                                cfg->tee.occlum.max_execution_time_seconds);
+        }
+        note_add(cfg, "JavaScript.TimeoutMs lowered from %u to %llu ms to fit "
+                      "Tee.Occlum.MaxExecutionTimeSeconds",
+                 (unsigned)cfg->js.timeout_ms, (unsigned long long)max_ms);
+        cfg->js.timeout_ms = (uint32_t)max_ms;
+    }
+
+    /* Memory: one call's heap must fit the enclave's memory. */
+    if (cfg->js.memory_limit_bytes > (size_t)cfg->tee.occlum.max_memory_mb * MIB) {
+        return ncsl_err_set(err, NCSL_E_CONFIG, "JavaScript.MaxMemoryMB",
+                            "%zu MB exceeds Tee.Occlum.MaxMemoryMB (%u MB)",
+                            cfg->js.memory_limit_bytes / MIB, cfg->tee.occlum.max_memory_mb);
+    }
+
+    /* Threads: HTTP pool + JS workers + the main thread must fit MaxThreads. */
+    unsigned budget = cfg->tee.occlum.max_threads - 1; /* max_threads >= 3 */
+    unsigned cpus = ncsl_cpu_count();
+    bool h_set = (cfg->set_mask & NCSL_CONFIG_SET_HTTP_THREADS) && cfg->server.http_threads > 0;
+    bool w_set = (cfg->set_mask & NCSL_CONFIG_SET_WORKERS) && cfg->js.workers > 0;
+    unsigned h = cfg->server.http_threads;
+    unsigned w = cfg->js.workers;
+    if (h_set && w_set) {
+        if (h + w > budget) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, "Tee.Occlum.MaxThreads",
+                                "Server.HttpThreads (%u) + JavaScript.Workers (%u) + 1 main "
+                                "thread = %u exceeds Tee.Occlum.MaxThreads (%u)",
+                                h, w, h + w + 1, cfg->tee.occlum.max_threads);
+        }
+    } else if (h_set) {
+        if (h + 1 > budget) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, "Server.HttpThreads",
+                                "%u HTTP threads leave no room for a JavaScript worker within "
+                                "Tee.Occlum.MaxThreads (%u)",
+                                h, cfg->tee.occlum.max_threads);
+        }
+        w = min_u(cpus, budget - h);
+    } else if (w_set) {
+        if (w + 1 > budget) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, "JavaScript.Workers",
+                                "%u workers leave no room for an HTTP thread within "
+                                "Tee.Occlum.MaxThreads (%u)",
+                                w, cfg->tee.occlum.max_threads);
+        }
+        h = min_u(cpus, budget - w);
+    } else {
+        w = min_u(cpus, (budget + 1) / 2);
+        h = min_u(cpus, budget - w);
+    }
+    if (!h_set && !w_set && (w < cpus || h < cpus)) {
+        note_add(cfg, "HTTP threads (%u) and JavaScript workers (%u) sized to fit "
+                      "Tee.Occlum.MaxThreads (%u) on %u CPUs",
+                 h, w, cfg->tee.occlum.max_threads, cpus);
+    }
+    cfg->server.http_threads = h;
+    cfg->js.workers = w;
+    cfg->js.queue_size = cfg->server.queue_size;
+    return NCSL_OK;
+}

@@ -1,0 +1,484 @@
+/* Configuration: defaults, the strict JSON loader, environment and cross-field rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config/config.h"
+
+static ncsl_status load(ncsl_config *cfg, const char *json, ncsl_err *err) {
+    return ncsl_config_load_json(cfg, json, strlen(json), err);
+}
+
+static void test_defaults(void **state) {
+    (void)state;
+    ncsl_config cfg;
+    ncsl_config_defaults(&cfg);
+    assert_string_equal(cfg.server.listen_host, "127.0.0.1");
+    assert_int_equal(cfg.server.listen_port, 8080);
+    assert_string_equal(cfg.server.data_dir, "./ncsl-data");
+    assert_int_equal(cfg.server.max_body_bytes, 2 * 1024 * 1024);
+    assert_int_equal(cfg.server.queue_size, 256);
+    assert_int_equal(cfg.server.http_threads, 0);
+    assert_int_equal(cfg.server.connection_limit, 1024);
+    assert_int_equal(cfg.server.connection_timeout_s, 30);
+    assert_int_equal(cfg.server.shutdown_grace_s, 30);
+    assert_int_equal(cfg.server.log_level, NCSL_LOG_LEVEL_INFO);
+    assert_int_equal(cfg.js.memory_limit_bytes, 512u * 1024 * 1024);
+    assert_int_equal(cfg.js.timeout_ms, 5000);
+    assert_int_equal(cfg.js.stack_size_bytes, 1024 * 1024);
+    assert_int_equal(cfg.js.workers, 0);
+    assert_int_equal(cfg.tee.type, NCSL_TEE_AUTO);
+    assert_false(cfg.tee.simulation_mode);
+    assert_false(cfg.tee.debug);
+    assert_string_equal(cfg.tee.occlum.instance_dir, "./occlum_instance");
+    assert_string_equal(cfg.tee.occlum.log_level, "info");
+    assert_string_equal(cfg.tee.occlum.node_js_path, "");
+    assert_string_equal(cfg.tee.occlum.temp_dir, "/tmp");
+    assert_false(cfg.tee.occlum.enable_debug_mode);
+    assert_int_equal(cfg.tee.occlum.max_memory_mb, 1024);
+    assert_int_equal(cfg.tee.occlum.max_threads, 32);
+    assert_int_equal(cfg.tee.occlum.max_processes, 16);
+    assert_int_equal(cfg.tee.occlum.max_execution_time_seconds, 60);
+    assert_int_equal(cfg.unused_count, 0);
+
+    ncsl_err err;
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.tee_resolved, NCSL_TEE_SIMULATION);
+    assert_true(cfg.server.http_threads >= 1);
+    assert_true(cfg.js.workers >= 1);
+    assert_true(cfg.server.http_threads + cfg.js.workers + 1 <= 32);
+    assert_int_equal(cfg.js.queue_size, 256);
+}
+
+static const char g_seed_tee[] = "{\n"
+                                 "  \"Tee\": {\n"
+                                 "    \"Type\": \"Occlum\",\n"
+                                 "    \"SimulationMode\": true,\n"
+                                 "    \"EnclavePath\": \"/app/enclave\",\n"
+                                 "    \"Debug\": false,\n"
+                                 "    \"Occlum\": {\n"
+                                 "      \"InstanceDir\": \"/occlum_instance\",\n"
+                                 "      \"LogLevel\": \"info\",\n"
+                                 "      \"NodeJsPath\": \"/bin/node\",\n"
+                                 "      \"TempDir\": \"/tmp\",\n"
+                                 "      \"EnableDebugMode\": false,\n"
+                                 "      \"MaxMemoryMB\": 1024,\n"
+                                 "      \"MaxThreads\": 32,\n"
+                                 "      \"MaxProcesses\": 16,\n"
+                                 "      \"MaxExecutionTimeSeconds\": 60\n"
+                                 "    }\n"
+                                 "  }\n"
+                                 "}\n";
+
+static bool has_unused(const ncsl_config *cfg, const char *key) {
+    for (size_t i = 0; i < cfg->unused_count; i++) {
+        if (strcmp(cfg->unused[i], key) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_seed_tee_block(void **state) {
+    (void)state;
+    ncsl_config cfg;
+    ncsl_err err;
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, g_seed_tee, &err), NCSL_OK);
+    assert_int_equal(cfg.tee.type, NCSL_TEE_OCCLUM);
+    assert_true(cfg.tee.simulation_mode);
+    assert_string_equal(cfg.tee.occlum.instance_dir, "/occlum_instance");
+    assert_string_equal(cfg.tee.occlum.node_js_path, "/bin/node");
+    assert_true(has_unused(&cfg, "Tee.Occlum.NodeJsPath"));
+    assert_true(has_unused(&cfg, "Tee.EnclavePath"));
+    assert_true(has_unused(&cfg, "Tee.Occlum.MaxProcesses"));
+    assert_false(has_unused(&cfg, "Tee.Occlum.MaxThreads"));
+    assert_false(has_unused(&cfg, "Tee.Occlum.MaxExecutionTimeSeconds"));
+    assert_string_not_equal(ncsl_config_unused_reason("Tee.Occlum.NodeJsPath"), "");
+    /* SimulationMode true makes Type Occlum acceptable: it runs in simulation. */
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.tee_resolved, NCSL_TEE_SIMULATION);
+    assert_non_null(strstr(cfg.tee_reason, "Tee.SimulationMode"));
+}
+
+typedef struct bad_case {
+    const char *json;
+    const char *field;
+    const char *message_part;
+} bad_case;
+
+static void test_errors_name_the_key(void **state) {
+    (void)state;
+    static const bad_case cases[] = {
+        {"{\"Server\":{\"Foo\":1}}", "Server.Foo", "unknown setting"},
+        {"{\"Bogus\":{}}", "Bogus", "unknown setting"},
+        {"{\"Tee\":{\"Occlum\":{\"Nope\":true}}}", "Tee.Occlum.Nope", "unknown setting"},
+        {"{\"JavaScript\":{\"MaxMemoryMB\":\"512\"}}", "JavaScript.MaxMemoryMB",
+         "expected a positive integer"},
+        {"{\"JavaScript\":{\"MaxMemoryMB\":0}}", "JavaScript.MaxMemoryMB",
+         "expected a positive integer"},
+        {"{\"JavaScript\":{\"MaxMemoryMB\":-5}}", "JavaScript.MaxMemoryMB",
+         "expected a positive integer"},
+        {"{\"JavaScript\":{\"MaxMemoryMB\":1.5}}", "JavaScript.MaxMemoryMB",
+         "expected a positive integer"},
+        {"{\"JavaScript\":{\"MaxMemoryMB\":100000}}", "JavaScript.MaxMemoryMB", "between"},
+        {"{\"JavaScript\":{\"TimeoutMs\":true}}", "JavaScript.TimeoutMs", "positive integer"},
+        {"{\"JavaScript\":{\"MaxStackKB\":null}}", "JavaScript.MaxStackKB", "positive integer"},
+        {"{\"JavaScript\":{\"MaxOutputBytes\":[]}}", "JavaScript.MaxOutputBytes", "integer"},
+        {"{\"JavaScript\":{\"MaxLogBytes\":-1}}", "JavaScript.MaxLogBytes",
+         "positive integer"},
+        {"{\"JavaScript\":{\"MaxLogBytes\":0}}", "JavaScript.MaxLogBytes", "positive integer"},
+        {"{\"JavaScript\":{\"MaxCodeBytes\":\"x\"}}", "JavaScript.MaxCodeBytes", "integer"},
+        {"{\"JavaScript\":{\"MaxInputBytes\":{}}}", "JavaScript.MaxInputBytes", "integer"},
+        {"{\"JavaScript\":{\"Workers\":\"4\"}}", "JavaScript.Workers", "non-negative integer"},
+        {"{\"JavaScript\":7}", "JavaScript", "expected an object"},
+        {"{\"Server\":{\"Listen\":8080}}", "Server.Listen", "HOST:PORT"},
+        {"{\"Server\":{\"DataDir\":\"\"}}", "Server.DataDir", "empty"},
+        {"{\"Server\":{\"DataDir\":false}}", "Server.DataDir", "expected a string"},
+        {"{\"Server\":{\"MaxBodyBytes\":10}}", "Server.MaxBodyBytes", "between"},
+        {"{\"Server\":{\"QueueSize\":0}}", "Server.QueueSize", "positive integer"},
+        {"{\"Server\":{\"HttpThreads\":-1}}", "Server.HttpThreads", "non-negative"},
+        {"{\"Server\":{\"ConnectionLimit\":\"many\"}}", "Server.ConnectionLimit", "integer"},
+        {"{\"Server\":{\"ConnectionTimeoutSeconds\":0}}", "Server.ConnectionTimeoutSeconds",
+         "positive"},
+        {"{\"Server\":{\"ShutdownGraceSeconds\":99999}}", "Server.ShutdownGraceSeconds",
+         "between"},
+        {"{\"Server\":{\"LogLevel\":\"loud\"}}", "Server.LogLevel", "expected one of"},
+        {"{\"Tee\":{\"Type\":\"SGX\"}}", "Tee.Type", "expected one of"},
+        {"{\"Tee\":{\"Type\":1}}", "Tee.Type", "expected one of"},
+        {"{\"Tee\":{\"SimulationMode\":\"true\"}}", "Tee.SimulationMode", "true or false"},
+        {"{\"Tee\":{\"EnclavePath\":3}}", "Tee.EnclavePath", "expected a string"},
+        {"{\"Tee\":{\"Debug\":1}}", "Tee.Debug", "true or false"},
+        {"{\"Tee\":{\"Occlum\":[]}}", "Tee.Occlum", "expected an object"},
+        {"{\"Tee\":{\"Occlum\":{\"InstanceDir\":1}}}", "Tee.Occlum.InstanceDir", "string"},
+        {"{\"Tee\":{\"Occlum\":{\"LogLevel\":1}}}", "Tee.Occlum.LogLevel", "string"},
+        {"{\"Tee\":{\"Occlum\":{\"NodeJsPath\":null}}}", "Tee.Occlum.NodeJsPath", "string"},
+        {"{\"Tee\":{\"Occlum\":{\"TempDir\":[]}}}", "Tee.Occlum.TempDir", "string"},
+        {"{\"Tee\":{\"Occlum\":{\"EnableDebugMode\":\"no\"}}}", "Tee.Occlum.EnableDebugMode",
+         "true or false"},
+        {"{\"Tee\":{\"Occlum\":{\"MaxMemoryMB\":\"1G\"}}}", "Tee.Occlum.MaxMemoryMB", "integer"},
+        {"{\"Tee\":{\"Occlum\":{\"MaxThreads\":2}}}", "Tee.Occlum.MaxThreads", "between"},
+        {"{\"Tee\":{\"Occlum\":{\"MaxProcesses\":0}}}", "Tee.Occlum.MaxProcesses", "positive"},
+        {"{\"Tee\":{\"Occlum\":{\"MaxExecutionTimeSeconds\":0.5}}}",
+         "Tee.Occlum.MaxExecutionTimeSeconds", "positive integer"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ncsl_config cfg;
+        ncsl_err err;
+        memset(&err, 0, sizeof(err));
+        ncsl_config_defaults(&cfg);
+        ncsl_status st = load(&cfg, cases[i].json, &err);
+        if (st != NCSL_E_CONFIG || strcmp(err.field, cases[i].field) != 0 ||
+            !strstr(err.message, cases[i].message_part)) {
+            print_error("case %zu %s: st=%d field='%s' message='%s'\n", i, cases[i].json, st,
+                        err.field, err.message);
+            fail();
+        }
+    }
+}
+
+static void test_duplicate_and_malformed(void **state) {
+    (void)state;
+    ncsl_config cfg;
+    ncsl_err err;
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "{\"Server\":{\"QueueSize\":1,\"QueueSize\":2}}", &err),
+                     NCSL_E_CONFIG);
+    assert_non_null(strstr(err.message, "duplicate"));
+
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "{\n  \"Server\": {\n    \"QueueSize\": 1,,\n  }\n}", &err),
+                     NCSL_E_CONFIG);
+    assert_non_null(strstr(err.message, "line 3"));
+    assert_non_null(strstr(err.message, "column"));
+
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "[1,2]", &err), NCSL_E_CONFIG);
+    assert_non_null(strstr(err.message, "object"));
+
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "", &err), NCSL_E_CONFIG);
+}
+
+static void test_full_file(void **state) {
+    (void)state;
+    char path[] = "/tmp/ncsl_test_config_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char *text = "{\"Server\":{\"Listen\":\"0.0.0.0:9000\",\"DataDir\":\"/var/lib/ncsl\","
+                       "\"MaxBodyBytes\":4096,\"QueueSize\":8,\"HttpThreads\":2,"
+                       "\"ConnectionLimit\":10,\"ConnectionTimeoutSeconds\":5,"
+                       "\"ShutdownGraceSeconds\":0,\"LogLevel\":\"DEBUG\"},"
+                       "\"JavaScript\":{\"MaxMemoryMB\":64,\"TimeoutMs\":250,\"MaxStackKB\":256,"
+                       "\"MaxOutputBytes\":1000,\"MaxLogBytes\":10,\"MaxCodeBytes\":2000,"
+                       "\"MaxInputBytes\":3000,\"Workers\":3}}";
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    ncsl_config cfg;
+    ncsl_err err;
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(ncsl_config_load_file(&cfg, path, &err), NCSL_OK);
+    unlink(path);
+    assert_string_equal(cfg.server.listen_host, "0.0.0.0");
+    assert_int_equal(cfg.server.listen_port, 9000);
+    assert_string_equal(cfg.server.data_dir, "/var/lib/ncsl");
+    assert_int_equal(cfg.server.max_body_bytes, 4096);
+    assert_int_equal(cfg.server.queue_size, 8);
+    assert_int_equal(cfg.server.connection_limit, 10);
+    assert_int_equal(cfg.server.connection_timeout_s, 5);
+    assert_int_equal(cfg.server.shutdown_grace_s, 0);
+    assert_int_equal(cfg.server.log_level, NCSL_LOG_LEVEL_DEBUG);
+    assert_int_equal(cfg.js.memory_limit_bytes, 64u * 1024 * 1024);
+    assert_int_equal(cfg.js.timeout_ms, 250);
+    assert_int_equal(cfg.js.stack_size_bytes, 256 * 1024);
+    assert_int_equal(cfg.js.max_output_bytes, 1000);
+    assert_int_equal(cfg.js.max_log_bytes, 10);
+    assert_int_equal(cfg.js.max_code_bytes, 2000);
+    assert_int_equal(cfg.js.max_input_bytes, 3000);
+    assert_int_equal(cfg.unused_count, 0);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.server.http_threads, 2);
+    assert_int_equal(cfg.js.workers, 3);
+    assert_int_equal(cfg.js.queue_size, 8);
+
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(ncsl_config_load_file(&cfg, "/nonexistent/ncsl.json", &err), NCSL_E_CONFIG);
+    assert_non_null(strstr(err.message, "/nonexistent/ncsl.json"));
+}
+
+static const char *g_env_value;
+static const char *fake_getenv(const char *name) {
+    return strcmp(name, "OCCLUM_SIMULATION") == 0 ? g_env_value : NULL;
+}
+
+static void test_tee_type_and_env(void **state) {
+    (void)state;
+    ncsl_config cfg;
+    ncsl_err err;
+    static const char *const types[] = {"{\"Tee\":{\"Type\":\"Occlum\"}}",
+                                        "{\"Tee\":{\"Type\":\"gramine\"}}"};
+    for (size_t i = 0; i < 2; i++) {
+        ncsl_config_defaults(&cfg);
+        assert_int_equal(load(&cfg, types[i], &err), NCSL_OK);
+        g_env_value = NULL;
+        ncsl_config_apply_env(&cfg, fake_getenv);
+        assert_false(cfg.simulation_forced_by_env);
+        assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_E_CONFIG);
+        assert_string_equal(err.field, "Tee.Type");
+        assert_non_null(strstr(err.message, "not available in this build"));
+        assert_non_null(strstr(err.message, "OCCLUM_SIMULATION=1"));
+
+        g_env_value = "0";
+        ncsl_config_apply_env(&cfg, fake_getenv);
+        assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_E_CONFIG);
+
+        g_env_value = "1";
+        ncsl_config_apply_env(&cfg, fake_getenv);
+        assert_true(cfg.simulation_forced_by_env);
+        assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+        assert_int_equal(cfg.tee_resolved, NCSL_TEE_SIMULATION);
+        assert_non_null(strstr(cfg.tee_reason, "OCCLUM_SIMULATION"));
+    }
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "{\"Tee\":{\"Type\":\"Simulation\"}}", &err), NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_non_null(strstr(cfg.tee_reason, "only the simulation backend"));
+    assert_string_equal(ncsl_tee_type_name(NCSL_TEE_GRAMINE), "Gramine");
+}
+
+typedef struct listen_case {
+    const char *addr;
+    bool ok;
+    const char *host;
+    unsigned port;
+} listen_case;
+
+static void test_listen(void **state) {
+    (void)state;
+    static const listen_case cases[] = {
+        {"127.0.0.1:8080", true, "127.0.0.1", 8080},
+        {"0.0.0.0:0", true, "0.0.0.0", 0},
+        {"localhost:65535", true, "localhost", 65535},
+        {"[::1]:9000", true, "::1", 9000},
+        {"[::]:1", true, "::", 1},
+        {"", false, NULL, 0},
+        {"127.0.0.1", false, NULL, 0},
+        {":8080", false, NULL, 0},
+        {"127.0.0.1:", false, NULL, 0},
+        {"127.0.0.1:65536", false, NULL, 0},
+        {"127.0.0.1:80a", false, NULL, 0},
+        {"127.0.0.1:-1", false, NULL, 0},
+        {"127.0.0.1:123456", false, NULL, 0},
+        {"::1:8080", false, NULL, 0},
+        {"[::1]8080", false, NULL, 0},
+        {"[]:8080", false, NULL, 0},
+        {"[zz]:8080", false, NULL, 0},
+        {"bad host:80", false, NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ncsl_config cfg;
+        ncsl_err err;
+        ncsl_config_defaults(&cfg);
+        ncsl_status st = ncsl_config_set_listen(&cfg, cases[i].addr, &err);
+        if (cases[i].ok) {
+            if (st != NCSL_OK) {
+                print_error("'%s' rejected: %s\n", cases[i].addr, err.message);
+                fail();
+            }
+            assert_string_equal(cfg.server.listen_host, cases[i].host);
+            assert_int_equal(cfg.server.listen_port, cases[i].port);
+        } else {
+            if (st != NCSL_E_CONFIG) {
+                print_error("'%s' accepted\n", cases[i].addr);
+                fail();
+            }
+            assert_string_equal(err.field, "Server.Listen");
+            /* a rejected value leaves the previous one */
+            assert_int_equal(cfg.server.listen_port, 8080);
+        }
+    }
+    ncsl_config cfg;
+    ncsl_err err;
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "{\"Server\":{\"Listen\":\"10.1.2.3:81\"}}", &err), NCSL_OK);
+    assert_string_equal(cfg.server.listen_host, "10.1.2.3");
+    assert_int_equal(load(&cfg, "{\"Server\":{\"Listen\":\"10.1.2.3\"}}", &err), NCSL_E_CONFIG);
+    assert_string_equal(err.field, "Server.Listen");
+}
+
+static void test_max_threads(void **state) {
+    (void)state;
+    ncsl_config cfg;
+    ncsl_err err;
+    unsigned cpus = ncsl_cpu_count();
+
+    /* both explicit and too many: error */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"Server\":{\"HttpThreads\":20},\"JavaScript\":{\"Workers\":12}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_E_CONFIG);
+    assert_string_equal(err.field, "Tee.Occlum.MaxThreads");
+    assert_non_null(strstr(err.message, "33"));
+
+    /* both explicit and exactly fitting: 20 + 11 + 1 = 32 */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"Server\":{\"HttpThreads\":20},\"JavaScript\":{\"Workers\":11}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.server.http_threads, 20);
+    assert_int_equal(cfg.js.workers, 11);
+
+    /* one explicit: the other is derived to fit */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"Tee\":{\"Occlum\":{\"MaxThreads\":8}},"
+                          "\"JavaScript\":{\"Workers\":5}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.js.workers, 5);
+    assert_int_equal(cfg.server.http_threads, cpus < 2 ? cpus : 2);
+
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"Tee\":{\"Occlum\":{\"MaxThreads\":8}},"
+                          "\"JavaScript\":{\"Workers\":7}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_E_CONFIG);
+    assert_string_equal(err.field, "JavaScript.Workers");
+
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"Tee\":{\"Occlum\":{\"MaxThreads\":4}},"
+                          "\"Server\":{\"HttpThreads\":3}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_E_CONFIG);
+    assert_string_equal(err.field, "Server.HttpThreads");
+
+    /* none explicit, small budget: derived values fit */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "{\"Tee\":{\"Occlum\":{\"MaxThreads\":3}}}", &err), NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.server.http_threads, 1);
+    assert_int_equal(cfg.js.workers, 1);
+
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "{\"Tee\":{\"Occlum\":{\"MaxThreads\":4096}}}", &err), NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.server.http_threads, cpus);
+    assert_int_equal(cfg.js.workers, cpus);
+    /* finalize is idempotent */
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.js.workers, cpus);
+}
+
+static void test_max_execution_time(void **state) {
+    (void)state;
+    ncsl_config cfg;
+    ncsl_err err;
+    /* explicit TimeoutMs over the bound: error */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"Tee\":{\"Occlum\":{\"MaxExecutionTimeSeconds\":2}},"
+                          "\"JavaScript\":{\"TimeoutMs\":2001}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_E_CONFIG);
+    assert_string_equal(err.field, "JavaScript.TimeoutMs");
+    assert_non_null(strstr(err.message, "MaxExecutionTimeSeconds"));
+
+    /* exactly at the bound: fine */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"Tee\":{\"Occlum\":{\"MaxExecutionTimeSeconds\":2}},"
+                          "\"JavaScript\":{\"TimeoutMs\":2000}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.js.timeout_ms, 2000);
+
+    /* default TimeoutMs (5000) over the bound: lowered, with a note */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "{\"Tee\":{\"Occlum\":{\"MaxExecutionTimeSeconds\":3}}}", &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.js.timeout_ms, 3000);
+    assert_true(cfg.note_count >= 1);
+    assert_non_null(strstr(cfg.notes[0], "TimeoutMs"));
+
+    /* per-call memory must fit the enclave's */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "{\"Tee\":{\"Occlum\":{\"MaxMemoryMB\":256}}}", &err), NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_E_CONFIG);
+    assert_string_equal(err.field, "JavaScript.MaxMemoryMB");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_seed_tee_block),
+        cmocka_unit_test(test_errors_name_the_key),
+        cmocka_unit_test(test_duplicate_and_malformed),
+        cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_tee_type_and_env),
+        cmocka_unit_test(test_listen),
+        cmocka_unit_test(test_max_threads),
+        cmocka_unit_test(test_max_execution_time),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
