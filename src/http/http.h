@@ -1,0 +1,81 @@
+/*
+ * ncsld's HTTP front end: libmicrohttpd (epoll, thread pool) in front of the execution engine.
+ * An MHD thread never runs JavaScript: it validates the request, submits it to the engine and
+ * suspends the connection; the engine's completion callback (a JS worker thread) publishes the
+ * response and resumes the connection. Split out of main.c so tests and fuzzers can link the
+ * request parser and the router.
+ */
+#ifndef NCSL_HTTP_H
+#define NCSL_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "config/config.h"
+
+/* ------------------------------------------------------------------------- request body */
+/* The parsed body of POST /api/v1/functions/execute-javascript. Every pointer stays valid until
+ * ncsl_http_exec_body_cleanup, which also wipes the secret values. */
+typedef struct ncsl_http_exec_body {
+    json_t *root;            /* owns code, function_id, user_id and (object form) secrets */
+    json_t *secrets_doc;     /* owns the secrets when they came as a JSON string, else NULL */
+    const char *code;        /* required, non-empty */
+    size_t code_len;
+    const char *input_json;  /* JSON text of the input; NULL = null */
+    size_t input_len;
+    char *input_owned;       /* set when input_json was serialized from a JSON value */
+    ncsl_secret *secrets;    /* names/values borrowed from root or secrets_doc */
+    size_t secret_count;
+    const char *function_id; /* NULL when absent */
+    const char *user_id;     /* NULL when absent */
+} ncsl_http_exec_body;
+
+/* Parses and validates a request body. `body` borrowed. On success the caller cleans `out` up
+ * with ncsl_http_exec_body_cleanup; on failure `out` is already clean and err names the field
+ * ("body", "code", "input", "secrets", "secrets.NAME", "functionId", "userId"). Messages never
+ * quote the body. Unknown top-level fields are ignored (forward compatibility). */
+ncsl_status ncsl_http_parse_execute(const char *body, size_t len, ncsl_http_exec_body *out,
+                                    ncsl_err *err);
+void ncsl_http_exec_body_cleanup(ncsl_http_exec_body *b);
+
+/* True when a Content-Type header value is application/json (parameters allowed). */
+bool ncsl_http_content_type_is_json(const char *value);
+
+/* ------------------------------------------------------------------------- server */
+typedef struct ncsl_http_server ncsl_http_server;
+
+/* Creates a server for `cfg` (copied) that submits to `engine` (borrowed: it must outlive
+ * ncsl_http_server_stop). Caller frees with ncsl_http_server_destroy. */
+ncsl_status ncsl_http_server_create(const ncsl_config *cfg, ncsl_engine *engine,
+                                    ncsl_http_server **out, ncsl_err *err);
+/* Binds the configured address and starts the MHD thread pool. */
+ncsl_status ncsl_http_server_start(ncsl_http_server *srv, ncsl_err *err);
+/* The bound port (the real one when the configured port was 0) and "http://host:port". */
+uint16_t ncsl_http_server_port(const ncsl_http_server *srv);
+const char *ncsl_http_server_url(const ncsl_http_server *srv);
+/* Stops accepting connections; requests already received are still answered ("Connection:
+ * close"). */
+void ncsl_http_server_quiesce(ncsl_http_server *srv);
+/* Requests received and not yet fully answered. */
+unsigned ncsl_http_server_active(ncsl_http_server *srv);
+/* Answers every request still waiting for the engine with 503 (shutdown grace expired). */
+void ncsl_http_server_abort_pending(ncsl_http_server *srv);
+/* Stops MHD (call after the pending requests were answered). Idempotent. */
+void ncsl_http_server_stop(ncsl_http_server *srv);
+/* NULL does nothing. Call after ncsl_engine_destroy: late engine callbacks use the server. */
+void ncsl_http_server_destroy(ncsl_http_server *srv);
+
+/* ------------------------------------------------------------------------- log file */
+/* Installs a log sink writing each line to stderr and <data_dir>/log/ncsl.log (O_APPEND, mode
+ * 0600, directory 0700). `data_dir` borrowed. */
+ncsl_status ncsl_http_log_open(const char *data_dir, ncsl_err *err);
+/* Restores the default sink and closes the file. */
+void ncsl_http_log_close(void);
+
+/* Creates `path` and missing parents with mode 0700. */
+ncsl_status ncsl_http_mkdirs(const char *path, ncsl_err *err);
+
+#endif

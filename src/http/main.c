@@ -1,0 +1,298 @@
+/*
+ * ncsld: the NCSL HTTP daemon. Configuration: defaults < --config FILE < OCCLUM_SIMULATION <
+ * flags. SIGINT/SIGTERM are blocked in every thread and taken by the main thread with
+ * sigtimedwait (no handler, no global flag), which then drains: stop accepting, wait for
+ * in-flight requests up to Server.ShutdownGraceSeconds (a second signal cuts it short), answer
+ * what is left with 503, stop MHD, stop the engine.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "http.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: ncsld [options]\n"
+            "\n"
+            "Serves NCSL's HTTP API (POST /api/v1/functions/execute-javascript, GET /healthz).\n"
+            "\n"
+            "options:\n"
+            "  --config FILE        JSON configuration file (sections Tee, Server, JavaScript)\n"
+            "  --data-dir DIR       data directory (Server.DataDir; default ./ncsl-data)\n"
+            "  --listen ADDR:PORT   listen address (Server.Listen; default 127.0.0.1:8080;\n"
+            "                       port 0 picks a free port, written to DIR/ncsld.url)\n"
+            "  --log-level LEVEL    error, warn, info or debug (Server.LogLevel; default info)\n"
+            "  --version            print the NCSL and QuickJS-ng versions and exit\n"
+            "  --help               print this help and exit\n"
+            "\n"
+            "environment:\n"
+            "  OCCLUM_SIMULATION=1  force the simulation TEE\n"
+            "\n"
+            "Flags override the file, the file overrides the defaults. Exit status: 0 after a\n"
+            "clean shutdown (SIGINT/SIGTERM), 1 on a runtime failure, 2 on bad flags or config.\n");
+}
+
+static int fail_config(const char *what, const ncsl_err *err) {
+    if (err->field[0]) {
+        fprintf(stderr, "ncsld: %s: %s: %s\n", what, err->field, err->message);
+    } else {
+        fprintf(stderr, "ncsld: %s: %s\n", what, err->message);
+    }
+    return EXIT_USAGE;
+}
+
+/* Writes <data dir>/ncsld.url atomically (tmp + rename), so a reader never sees half a URL. */
+static ncsl_status write_url_file(const char *data_dir, const char *url, ncsl_err *err) {
+    char path[NCSL_CONFIG_PATH_MAX + 32];
+    char tmp[NCSL_CONFIG_PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/ncsld.url", data_dir);
+    snprintf(tmp, sizeof(tmp), "%s/.ncsld.url.tmp", data_dir);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return ncsl_err_set(err, NCSL_E_IO, "Server.DataDir", "cannot write %s: %s", tmp,
+                            strerror(errno));
+    }
+    size_t len = strlen(url);
+    ssize_t w = write(fd, url, len);
+    close(fd);
+    if (w != (ssize_t)len || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return ncsl_err_set(err, NCSL_E_IO, "Server.DataDir", "cannot write %s", path);
+    }
+    return NCSL_OK;
+}
+
+static void remove_url_file(const char *data_dir) {
+    char path[NCSL_CONFIG_PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/ncsld.url", data_dir);
+    unlink(path);
+}
+
+static void log_config(const ncsl_config *cfg) {
+    const ncsl_config_server *s = &cfg->server;
+    const ncsl_engine_options *j = &cfg->js;
+    NCSL_LOG_INFO("config",
+                  "tee=%s (%s) listen=%s:%u dataDir=%s maxBodyBytes=%zu queueSize=%u "
+                  "httpThreads=%u connectionLimit=%u connectionTimeoutSeconds=%u "
+                  "shutdownGraceSeconds=%u",
+                  ncsl_tee_type_name(cfg->tee_resolved), cfg->tee_reason, s->listen_host,
+                  (unsigned)s->listen_port, s->data_dir, s->max_body_bytes, s->queue_size,
+                  s->http_threads, s->connection_limit, s->connection_timeout_s,
+                  s->shutdown_grace_s);
+    NCSL_LOG_INFO("config",
+                  "javascript workers=%u memoryLimitBytes=%zu timeoutMs=%u stackBytes=%zu "
+                  "maxOutputBytes=%zu maxLogBytes=%zu maxCodeBytes=%zu maxInputBytes=%zu",
+                  j->workers, j->memory_limit_bytes, (unsigned)j->timeout_ms,
+                  j->stack_size_bytes, j->max_output_bytes, j->max_log_bytes, j->max_code_bytes,
+                  j->max_input_bytes);
+    if (cfg->tee.type == NCSL_TEE_AUTO) {
+        NCSL_LOG_INFO("config", "Tee.Type Auto resolved to simulation: %s", cfg->tee_reason);
+    }
+    for (size_t i = 0; i < cfg->note_count; i++) {
+        NCSL_LOG_WARN("config", "%s", cfg->notes[i]);
+    }
+    for (size_t i = 0; i < cfg->unused_count; i++) {
+        NCSL_LOG_WARN("config", "setting %s is accepted but not used: %s", cfg->unused[i],
+                      ncsl_config_unused_reason(cfg->unused[i]));
+    }
+}
+
+/* Waits up to `ms` for SIGINT/SIGTERM. Returns the signal or 0 on timeout. */
+static int wait_signal(const sigset_t *set, long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    for (;;) {
+        int sig = sigtimedwait(set, NULL, &ts);
+        if (sig > 0) {
+            return sig;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        return 0;
+    }
+}
+
+int main(int argc, char **argv) {
+    int rc = 0;
+    ncsl_engine *engine = NULL;
+    ncsl_http_server *srv = NULL;
+    bool log_open = false;
+    bool url_written = false;
+    ncsl_err err;
+    ncsl_err_clear(&err);
+    ncsl_config cfg;
+    ncsl_config_defaults(&cfg);
+
+    enum { OPT_CONFIG = 256, OPT_DATA_DIR, OPT_LISTEN, OPT_LOG_LEVEL, OPT_VERSION, OPT_HELP };
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL;
+    const char *data_dir = NULL;
+    const char *listen = NULL;
+    const char *log_level = NULL;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_CONFIG:
+            config_path = optarg;
+            break;
+        case OPT_DATA_DIR:
+            data_dir = optarg;
+            break;
+        case OPT_LISTEN:
+            listen = optarg;
+            break;
+        case OPT_LOG_LEVEL:
+            log_level = optarg;
+            break;
+        case OPT_VERSION:
+            printf("ncsld %s (QuickJS-ng %s)\n", ncsl_version(), ncsl_quickjs_version());
+            return 0;
+        case OPT_HELP:
+            usage(stdout);
+            return 0;
+        case ':':
+            fprintf(stderr, "ncsld: option %s needs a value; see ncsld --help\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        default:
+            fprintf(stderr, "ncsld: unknown option %s; see ncsld --help\n",
+                    argv[optind - 1]);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ncsld: unexpected argument %s; see ncsld --help\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+
+    if (config_path && ncsl_config_load_file(&cfg, config_path, &err) != NCSL_OK) {
+        char what[NCSL_CONFIG_PATH_MAX + 16];
+        snprintf(what, sizeof(what), "config %s", config_path);
+        return fail_config(what, &err);
+    }
+    ncsl_config_apply_env(&cfg, NULL);
+    if (data_dir) {
+        if (!*data_dir || strlen(data_dir) >= sizeof(cfg.server.data_dir)) {
+            fprintf(stderr, "ncsld: --data-dir: expected a directory path\n");
+            return EXIT_USAGE;
+        }
+        snprintf(cfg.server.data_dir, sizeof(cfg.server.data_dir), "%s", data_dir);
+    }
+    if (listen && ncsl_config_set_listen(&cfg, listen, &err) != NCSL_OK) {
+        return fail_config("--listen", &err);
+    }
+    if (log_level) {
+        int lvl = ncsl_log_level_parse(log_level);
+        if (lvl < 0) {
+            fprintf(stderr, "ncsld: --log-level: expected error, warn, info or debug, got %s\n",
+                    log_level);
+            return EXIT_USAGE;
+        }
+        cfg.server.log_level = lvl;
+    }
+    if (ncsl_config_finalize(&cfg, &err) != NCSL_OK) {
+        return fail_config("config", &err);
+    }
+
+    ncsl_log_set_level((ncsl_log_level)cfg.server.log_level);
+    if (ncsl_http_mkdirs(cfg.server.data_dir, &err) != NCSL_OK ||
+        ncsl_http_log_open(cfg.server.data_dir, &err) != NCSL_OK) {
+        return fail_config("data dir", &err);
+    }
+    log_open = true;
+    remove_url_file(cfg.server.data_dir); /* a stale URL must never be read as ours */
+
+    /* Every thread created from here inherits the blocked set; only sigtimedwait takes them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    NCSL_LOG_INFO("main", "ncsld %s starting (QuickJS-ng %s, pid %ld)", ncsl_version(),
+                  ncsl_quickjs_version(), (long)getpid());
+    log_config(&cfg);
+
+    if (ncsl_engine_create(&cfg.js, &engine, &err) != NCSL_OK) {
+        NCSL_LOG_ERROR("main", "cannot start the engine: %s%s%s", err.field,
+                       err.field[0] ? ": " : "", err.message);
+        rc = 1;
+        goto out;
+    }
+    if (ncsl_http_server_create(&cfg, engine, &srv, &err) != NCSL_OK ||
+        ncsl_http_server_start(srv, &err) != NCSL_OK) {
+        NCSL_LOG_ERROR("main", "cannot start the HTTP server: %s%s%s", err.field,
+                       err.field[0] ? ": " : "", err.message);
+        fprintf(stderr, "ncsld: %s: %s\n", err.field[0] ? err.field : "listen", err.message);
+        rc = 1;
+        goto out;
+    }
+    if (write_url_file(cfg.server.data_dir, ncsl_http_server_url(srv), &err) != NCSL_OK) {
+        NCSL_LOG_ERROR("main", "%s", err.message);
+        rc = 1;
+        goto out;
+    }
+    url_written = true;
+    NCSL_LOG_INFO("main", "listening on %s (port %u)", ncsl_http_server_url(srv),
+                  (unsigned)ncsl_http_server_port(srv));
+
+    int sig = 0;
+    while (sig == 0) {
+        sig = wait_signal(&sigs, 60000);
+    }
+    NCSL_LOG_INFO("main", "%s received: draining (grace %u s)",
+                  sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.server.shutdown_grace_s);
+    ncsl_http_server_quiesce(srv);
+    uint64_t deadline = ncsl_now_us() + (uint64_t)cfg.server.shutdown_grace_s * 1000000u;
+    bool forced = false;
+    while (ncsl_http_server_active(srv) > 0) {
+        if (ncsl_now_us() >= deadline || wait_signal(&sigs, 50) != 0) {
+            forced = true;
+            break;
+        }
+    }
+    if (forced) {
+        NCSL_LOG_WARN("main", "shutdown grace over with %u requests in flight: answering 503",
+                      ncsl_http_server_active(srv));
+        ncsl_http_server_abort_pending(srv);
+        /* Give MHD a moment to send those answers before it closes the sockets. */
+        uint64_t flush_deadline = ncsl_now_us() + 2000000u;
+        while (ncsl_http_server_active(srv) > 0 && ncsl_now_us() < flush_deadline) {
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    NCSL_LOG_INFO("main", "stopping");
+out:
+    ncsl_http_server_stop(srv);
+    ncsl_engine_destroy(engine); /* after MHD: late callbacks still find the server */
+    ncsl_http_server_destroy(srv);
+    if (url_written) {
+        remove_url_file(cfg.server.data_dir);
+    }
+    if (log_open) {
+        NCSL_LOG_INFO("main", "stopped (exit %d)", rc);
+        ncsl_http_log_close();
+    }
+    return rc;
+}

@@ -1,0 +1,681 @@
+/*
+ * The HTTP server: routing, validation, the response envelope and the hand-off to the engine.
+ *
+ * Request life cycle (one `http_req` per request, stored in MHD's con_cls):
+ *   1. first call: route; reject bad method/path/Content-Type/Content-Length at once;
+ *   2. body chunks: counted, buffered only up to Server.MaxBodyBytes;
+ *   3. last call: parse, submit to the engine, MHD_suspend_connection;
+ *   4. engine callback (worker thread): builds the JSON body, marks the request done and
+ *      resumes the connection; MHD calls us again and we queue the response.
+ * The request is shared by MHD and the engine callback, so it is reference counted; `done`,
+ * `suspended` and the counters are guarded by srv->mu. Whoever sets `done` first (the callback
+ * or a shutdown abort) owns the answer; the other side drops its result.
+ *
+ * Resume ordering: MHD cancels a suspend that follows a resume ("suspending again while we didn't
+ * even complete resuming"), so the handler suspends while holding srv->mu, and the callback only
+ * resumes a request it saw as suspended under that lock.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "exec/exec.h"
+#include "http.h"
+
+#define ROUTE_EXECUTE "/api/v1/functions/execute-javascript"
+#define ROUTE_HEALTH "/healthz"
+
+typedef enum route {
+    ROUTE_NONE = 0,
+    ROUTE_EXEC,
+    ROUTE_HEALTHZ,
+} route;
+
+typedef enum req_state {
+    REQ_NEW = 0,
+    REQ_SIMPLE,    /* not an execute call: answered when the request is complete */
+    REQ_RECEIVING, /* reading the execute body */
+    REQ_WAITING,   /* submitted; connection suspended until the engine answers */
+    REQ_ANSWERED,  /* a response was queued */
+} req_state;
+
+typedef struct http_req {
+    struct ncsl_http_server *srv;
+    struct MHD_Connection *conn;
+    struct http_req *prev, *next; /* srv->pending list while waiting for the engine */
+    char request_id[37];
+    char method[16];
+    char path[160];
+    uint64_t start_us;
+    req_state state; /* MHD threads only */
+    ncsl_buf body;   /* bounded by max_body_bytes; wiped on free */
+    size_t received;
+    bool too_large;
+    /* guarded by srv->mu */
+    unsigned refs;
+    bool done;
+    bool suspended;
+    bool listed;
+    int status;        /* HTTP status of the answer */
+    bool retry_after;  /* 503: add Retry-After */
+    char *resp;        /* malloc'd body published by the callback */
+    size_t resp_len;
+} http_req;
+
+struct ncsl_http_server {
+    ncsl_config cfg;
+    ncsl_engine *engine; /* borrowed */
+    struct MHD_Daemon *mhd;
+    MHD_socket listen_fd; /* returned by MHD_quiesce_daemon; closed after stop */
+    uint16_t port;
+    char url[320];
+    pthread_mutex_t mu;
+    unsigned active; /* requests alive on the MHD side */
+    http_req pending; /* sentinel of the list of requests waiting for the engine */
+    bool draining;
+};
+
+/* ------------------------------------------------------------------------- envelope */
+static void append_metadata(ncsl_buf *b, const http_req *r) {
+    char ts[40];
+    ncsl_time_rfc3339(ts, sizeof(ts));
+    ncsl_buf_printf(b, ",\"metadata\":{\"requestId\":\"%s\",\"timestamp\":\"%s\"}}",
+                    r->request_id, ts);
+}
+
+/* {"success":false,"error":{"code","message","field"?,"details"?},"metadata"} */
+static void build_error(ncsl_buf *b, const http_req *r, const char *code, const char *message,
+                        const char *field, const char *details_json) {
+    ncsl_buf_append_str(b, "{\"success\":false,\"error\":{\"code\":");
+    ncsl_buf_append_json_string(b, code, strlen(code));
+    ncsl_buf_append_str(b, ",\"message\":");
+    ncsl_buf_append_json_string(b, message, strlen(message));
+    if (field && *field) {
+        ncsl_buf_append_str(b, ",\"field\":");
+        ncsl_buf_append_json_string(b, field, strlen(field));
+    }
+    if (details_json) {
+        ncsl_buf_append_str(b, ",\"details\":");
+        ncsl_buf_append_str(b, details_json);
+    }
+    ncsl_buf_append_str(b, "}");
+    append_metadata(b, r);
+}
+
+static void append_json_str_field(ncsl_buf *b, const char *name, const char *value) {
+    ncsl_buf_printf(b, "\"%s\":", name);
+    value = value ? value : "";
+    ncsl_buf_append_json_string(b, value, strlen(value));
+}
+
+static void append_result_stats(ncsl_buf *b, const ncsl_result *res) {
+    const char *logs = ncsl_result_logs_json(res, NULL);
+    ncsl_buf_append_str(b, ",\"logs\":");
+    ncsl_buf_append_str(b, logs && *logs ? logs : "[]");
+    ncsl_buf_append_str(b, ",");
+    append_json_str_field(b, "executionId", ncsl_result_execution_id(res));
+    uint64_t us = ncsl_result_execution_time_us(res);
+    ncsl_buf_printf(b, ",\"executionTimeMs\":%llu.%03llu,\"memoryUsedBytes\":%llu",
+                    (unsigned long long)(us / 1000), (unsigned long long)(us % 1000),
+                    (unsigned long long)ncsl_result_memory_used_bytes(res));
+}
+
+/* The engine's answer as a response body. Returns the HTTP status. */
+static int build_exec_response(ncsl_buf *b, const http_req *r, ncsl_status st, ncsl_result *res,
+                               const ncsl_err *err) {
+    if (st == NCSL_OK && res) {
+        size_t len = 0;
+        const char *json = ncsl_result_json(res, &len);
+        ncsl_buf_append_str(b, "{\"success\":true,\"data\":{\"result\":");
+        if (json && len) {
+            ncsl_buf_append(b, json, len); /* already JSON: inserted raw */
+        } else {
+            ncsl_buf_append_str(b, "null");
+        }
+        append_result_stats(b, res);
+        ncsl_buf_append_str(b, "}");
+        append_metadata(b, r);
+        return 200;
+    }
+    if (st == NCSL_OK) {
+        st = NCSL_E_INTERNAL; /* success without a result: a bug, answer it as one */
+    }
+    const char *field = err && err->field[0] ? err->field : NULL;
+    if (!field && (st == NCSL_E_JS_SYNTAX || st == NCSL_E_JS_NO_MAIN)) {
+        field = "code";
+    }
+    char message[600];
+    const char *emsg = res ? ncsl_result_error_message(res) : "";
+    const char *ename = res ? ncsl_result_error_name(res) : "";
+    if (emsg && *emsg) {
+        /* The function's own error says most: "TypeError: bad thing". */
+        snprintf(message, sizeof(message), "%s%s%s", ename && *ename ? ename : "",
+                 ename && *ename ? ": " : "", emsg);
+    } else if (err && err->message[0]) {
+        snprintf(message, sizeof(message), "%s", err->message);
+    } else {
+        snprintf(message, sizeof(message), "%s", ncsl_status_str(st));
+    }
+    ncsl_buf details;
+    ncsl_buf_init(&details, 0);
+    if (res) {
+        ncsl_buf_append_str(&details, "{");
+        append_json_str_field(&details, "name", ename);
+        ncsl_buf_append_str(&details, ",");
+        append_json_str_field(&details, "message", emsg);
+        ncsl_buf_append_str(&details, ",");
+        append_json_str_field(&details, "stack", ncsl_result_error_stack(res));
+        append_result_stats(&details, res);
+        ncsl_buf_append_str(&details, "}");
+    }
+    build_error(b, r, ncsl_status_code(st), message, field,
+                res && !details.oom ? details.data : NULL);
+    ncsl_buf_cleanup(&details);
+    return ncsl_status_http(st);
+}
+
+/* ------------------------------------------------------------------------- requests */
+static void req_unref_locked(http_req *r) {
+    NCSL_ASSERT(r->refs > 0);
+    if (--r->refs > 0) {
+        return;
+    }
+    ncsl_buf_cleanup_secure(&r->body);
+    free(r->resp);
+    free(r);
+}
+
+static void pending_remove_locked(http_req *r) {
+    if (r->listed) {
+        r->prev->next = r->next;
+        r->next->prev = r->prev;
+        r->listed = false;
+    }
+}
+
+/* Queues `body` (taken) with the standard headers. */
+static enum MHD_Result answer_raw(http_req *r, int status, char *body, size_t len,
+                                  bool retry_after, const char *allow) {
+    r->state = REQ_ANSWERED;
+    r->status = status;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (retry_after) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    }
+    if (allow) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    }
+    if (r->srv->draining) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result answer_buf(http_req *r, int status, ncsl_buf *b, bool retry_after,
+                                  const char *allow) {
+    if (b->oom) {
+        ncsl_buf_cleanup(b);
+        return MHD_NO;
+    }
+    size_t len = 0;
+    char *body = ncsl_buf_steal(b, &len);
+    return answer_raw(r, status, body, len, retry_after, allow);
+}
+
+static enum MHD_Result answer_error(http_req *r, int status, const char *code,
+                                    const char *message, const char *field, const char *allow) {
+    ncsl_buf b;
+    ncsl_buf_init(&b, 0);
+    build_error(&b, r, code, message, field, NULL);
+    return answer_buf(r, status, &b, status == 503, allow);
+}
+
+static enum MHD_Result answer_status(http_req *r, ncsl_status st, const ncsl_err *err) {
+    const char *msg = err && err->message[0] ? err->message : ncsl_status_str(st);
+    return answer_error(r, ncsl_status_http(st), ncsl_status_code(st), msg,
+                        err ? err->field : NULL, NULL);
+}
+
+static enum MHD_Result answer_health(http_req *r) {
+    ncsl_engine_stats stats;
+    memset(&stats, 0, sizeof(stats));
+    ncsl_engine_get_stats(r->srv->engine, &stats);
+    ncsl_buf b;
+    ncsl_buf_init(&b, 0);
+    ncsl_buf_append_str(&b, "{\"status\":");
+    ncsl_buf_append_str(&b, r->srv->draining ? "\"draining\"" : "\"ok\"");
+    ncsl_buf_append_str(&b, ",");
+    append_json_str_field(&b, "version", ncsl_version());
+    ncsl_buf_append_str(&b, ",");
+    append_json_str_field(&b, "quickjs", ncsl_quickjs_version());
+    ncsl_buf_printf(&b,
+                    ",\"tee\":\"simulation\",\"workers\":%u,\"busyWorkers\":%u,\"queued\":%u,"
+                    "\"queueCapacity\":%u,\"completed\":%llu,\"rejectedBusy\":%llu}",
+                    stats.workers, stats.busy_workers, stats.queued, stats.queue_capacity,
+                    (unsigned long long)stats.completed, (unsigned long long)stats.rejected_busy);
+    return answer_buf(r, 200, &b, false, NULL);
+}
+
+/* Engine completion: runs on a JS worker thread. */
+static void on_exec_done(void *user, ncsl_status st, ncsl_result *res, const ncsl_err *err) {
+    http_req *r = user;
+    ncsl_http_server *srv = r->srv;
+    ncsl_buf b;
+    ncsl_buf_init(&b, 0);
+    int status = build_exec_response(&b, r, st, res, err);
+    ncsl_result_destroy(res);
+    char *body = NULL;
+    size_t len = 0;
+    if (b.oom) {
+        ncsl_buf_cleanup(&b);
+        static const char kOom[] = "{\"success\":false,\"error\":{\"code\":\"INTERNAL_ERROR\","
+                                   "\"message\":\"out of memory building the response\"}}";
+        body = ncsl_strdup(kOom);
+        len = body ? strlen(body) : 0;
+        status = 500;
+    } else {
+        body = ncsl_buf_steal(&b, &len);
+    }
+
+    bool resume = false;
+    pthread_mutex_lock(&srv->mu);
+    if (!r->done && body) {
+        r->done = true;
+        r->resp = body;
+        r->resp_len = len;
+        r->status = status;
+        r->retry_after = status == 503;
+        body = NULL;
+        pending_remove_locked(r);
+        resume = r->suspended;
+    }
+    struct MHD_Connection *conn = r->conn;
+    req_unref_locked(r);
+    pthread_mutex_unlock(&srv->mu);
+    free(body);
+    if (resume) {
+        /* Safe outside the lock: the connection is suspended, only we can wake it. */
+        MHD_resume_connection(conn);
+    }
+}
+
+static enum MHD_Result handle_execute(http_req *r) {
+    ncsl_http_server *srv = r->srv;
+    ncsl_err err;
+    ncsl_err_clear(&err);
+    ncsl_http_exec_body eb;
+    if (r->too_large) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the body is larger than %zu bytes",
+                 srv->cfg.server.max_body_bytes);
+        return answer_error(r, 413, "PAYLOAD_TOO_LARGE", msg, "body", NULL);
+    }
+    const char *data = r->body.data ? r->body.data : "";
+    ncsl_status st = ncsl_http_parse_execute(data, r->body.len, &eb, &err);
+    if (st != NCSL_OK) {
+        ncsl_buf_cleanup_secure(&r->body);
+        return answer_status(r, st, &err);
+    }
+
+    ncsl_exec_request req = {
+        .code = eb.code,
+        .code_len = eb.code_len,
+        .input_json = eb.input_json,
+        .input_len = eb.input_len,
+        .secrets = eb.secrets,
+        .secret_count = eb.secret_count,
+        .function_id = eb.function_id,
+        .user_id = eb.user_id,
+    };
+    pthread_mutex_lock(&srv->mu);
+    r->refs++; /* the engine's reference, dropped by on_exec_done */
+    r->prev = srv->pending.prev;
+    r->next = &srv->pending;
+    srv->pending.prev->next = r;
+    srv->pending.prev = r;
+    r->listed = true;
+    r->state = REQ_WAITING;
+    pthread_mutex_unlock(&srv->mu);
+
+    st = ncsl_engine_submit(srv->engine, &req, on_exec_done, r, &err);
+    /* The engine copied what it needs: the secrets leave our memory now. */
+    ncsl_http_exec_body_cleanup(&eb);
+    ncsl_buf_cleanup_secure(&r->body);
+
+    pthread_mutex_lock(&srv->mu);
+    if (st != NCSL_OK) {
+        pending_remove_locked(r);
+        r->refs--; /* the callback will not run; MHD still holds its reference */
+        pthread_mutex_unlock(&srv->mu);
+        if (st == NCSL_E_BUSY) {
+            NCSL_LOG_WARN("http", "request %s rejected: the queue is full", r->request_id);
+        }
+        return answer_status(r, st, &err);
+    }
+    if (!r->done) {
+        MHD_suspend_connection(r->conn); /* under srv->mu: see the file comment */
+        r->suspended = true;
+        pthread_mutex_unlock(&srv->mu);
+        return MHD_YES;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    /* Answered before we could suspend: queue it now. */
+    char *body = r->resp;
+    r->resp = NULL;
+    return answer_raw(r, r->status, body, r->resp_len, r->retry_after, NULL);
+}
+
+static route route_of(const char *url) {
+    if (strcmp(url, ROUTE_EXECUTE) == 0) {
+        return ROUTE_EXEC;
+    }
+    if (strcmp(url, ROUTE_HEALTH) == 0) {
+        return ROUTE_HEALTHZ;
+    }
+    return ROUTE_NONE;
+}
+
+/* Answers everything but the execute body. Runs once the request is complete: a response queued
+ * on MHD's first call makes it close the connection, which would defeat keep-alive. */
+static enum MHD_Result answer_simple(http_req *r) {
+    route rt = route_of(r->path);
+    const char *method = r->method;
+    if (rt == ROUTE_NONE) {
+        return answer_error(r, 404, "NOT_FOUND", "no such endpoint", NULL, NULL);
+    }
+    if (rt == ROUTE_HEALTHZ) {
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+            return answer_error(r, 405, "METHOD_NOT_ALLOWED", "use GET", NULL, "GET, HEAD");
+        }
+        return answer_health(r);
+    }
+    return answer_error(r, 405, "METHOD_NOT_ALLOWED", "use POST", NULL, "POST");
+}
+
+static enum MHD_Result on_first_call(http_req *r, const char *url, const char *method) {
+    ncsl_http_server *srv = r->srv;
+    if (route_of(url) != ROUTE_EXEC || strcmp(method, "POST") != 0) {
+        r->state = REQ_SIMPLE;
+        return MHD_YES;
+    }
+    /* Rejected before the body is read: MHD then discards it and closes the connection. */
+    const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
+    if (!ncsl_http_content_type_is_json(ct)) {
+        return answer_error(r, 415, "UNSUPPORTED_MEDIA_TYPE",
+                            "Content-Type must be application/json", "Content-Type", NULL);
+    }
+    size_t max = srv->cfg.server.max_body_bytes;
+    const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long clv = 0;
+    if (cl) {
+        char *end = NULL;
+        clv = strtoull(cl, &end, 10);
+        if (end != cl && clv > max) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "the body is larger than %zu bytes", max);
+            return answer_error(r, 413, "PAYLOAD_TOO_LARGE", msg, "body", NULL);
+        }
+    }
+    ncsl_buf_init(&r->body, max);
+    if (clv > 0) {
+        ncsl_buf_reserve(&r->body, (size_t)clv);
+    }
+    r->state = REQ_RECEIVING;
+    return MHD_YES;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls) {
+    ncsl_http_server *srv = cls;
+    http_req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r) {
+            return MHD_NO;
+        }
+        r->srv = srv;
+        r->conn = conn;
+        r->refs = 1; /* MHD's reference, dropped in on_completed */
+        r->start_us = ncsl_now_us();
+        if (ncsl_uuid_v4(r->request_id) != NCSL_OK) {
+            snprintf(r->request_id, sizeof(r->request_id), "req-%llu",
+                     (unsigned long long)r->start_us);
+        }
+        snprintf(r->method, sizeof(r->method), "%s", method);
+        snprintf(r->path, sizeof(r->path), "%s", url);
+        pthread_mutex_lock(&srv->mu);
+        srv->active++;
+        pthread_mutex_unlock(&srv->mu);
+        *con_cls = r;
+        return on_first_call(r, url, method);
+    }
+    switch (r->state) {
+    case REQ_SIMPLE:
+        if (*upload_data_size > 0) {
+            *upload_data_size = 0; /* a body we do not need: drop it unbuffered */
+            return MHD_YES;
+        }
+        return answer_simple(r);
+    case REQ_RECEIVING:
+        if (*upload_data_size > 0) {
+            r->received += *upload_data_size;
+            if (r->received > srv->cfg.server.max_body_bytes) {
+                /* Keep counting, stop buffering. */
+                if (!r->too_large) {
+                    r->too_large = true;
+                    ncsl_buf_cleanup_secure(&r->body);
+                }
+            } else {
+                ncsl_buf_append(&r->body, upload_data, *upload_data_size);
+            }
+            *upload_data_size = 0;
+            return MHD_YES;
+        }
+        if (r->body.oom) {
+            ncsl_buf_cleanup_secure(&r->body);
+            return answer_error(r, 500, "INTERNAL_ERROR", "out of memory", NULL, NULL);
+        }
+        return handle_execute(r);
+    case REQ_WAITING: {
+        pthread_mutex_lock(&srv->mu);
+        bool done = r->done;
+        char *body = r->resp;
+        r->resp = NULL;
+        pthread_mutex_unlock(&srv->mu);
+        if (!done || !body) {
+            return MHD_YES; /* spurious wake-up */
+        }
+        return answer_raw(r, r->status, body, r->resp_len, r->retry_after, NULL);
+    }
+    case REQ_NEW:
+    case REQ_ANSWERED:
+        break;
+    }
+    *upload_data_size = 0;
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    ncsl_http_server *srv = cls;
+    http_req *r = *con_cls;
+    if (!r) {
+        return;
+    }
+    *con_cls = NULL;
+    uint64_t us = ncsl_now_us() - r->start_us;
+    NCSL_LOG_INFO("http",
+                  "access method=%s path=%s status=%d durationMs=%llu.%03llu requestId=%s%s",
+                  r->method, r->path, r->status, (unsigned long long)(us / 1000),
+                  (unsigned long long)(us % 1000), r->request_id,
+                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
+    pthread_mutex_lock(&srv->mu);
+    srv->active--;
+    if (!r->done) {
+        r->done = true; /* a late engine callback drops its answer */
+        pending_remove_locked(r);
+    }
+    req_unref_locked(r);
+    pthread_mutex_unlock(&srv->mu);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) {
+        msg[--n] = '\0';
+    }
+    NCSL_LOG_WARN("mhd", "%s", msg);
+}
+
+/* ------------------------------------------------------------------------- server */
+ncsl_status ncsl_http_server_create(const ncsl_config *cfg, ncsl_engine *engine,
+                                    ncsl_http_server **out, ncsl_err *err) {
+    *out = NULL;
+    ncsl_http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+    }
+    srv->cfg = *cfg;
+    srv->engine = engine;
+    srv->listen_fd = MHD_INVALID_SOCKET;
+    srv->pending.next = srv->pending.prev = &srv->pending;
+    pthread_mutex_init(&srv->mu, NULL);
+    *out = srv;
+    return NCSL_OK;
+}
+
+ncsl_status ncsl_http_server_start(ncsl_http_server *srv, ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    struct addrinfo *ai = NULL;
+    const ncsl_config_server *sc = &srv->cfg.server;
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    char port_s[8];
+    snprintf(port_s, sizeof(port_s), "%u", (unsigned)sc->listen_port);
+    int gai = getaddrinfo(sc->listen_host, port_s, &hints, &ai);
+    if (gai != 0 || !ai) {
+        st = ncsl_err_set(err, NCSL_E_CONFIG, "Server.Listen", "cannot resolve %s: %s",
+                          sc->listen_host, gai_strerror(gai));
+        goto out;
+    }
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6) {
+        flags |= MHD_USE_IPv6;
+    }
+    unsigned threads = sc->http_threads ? sc->http_threads : ncsl_cpu_count();
+    srv->mhd = MHD_start_daemon(
+        flags, sc->listen_port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT, sc->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        sc->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_END);
+    if (!srv->mhd) {
+        st = ncsl_err_set(err, NCSL_E_IO, "Server.Listen",
+                          "cannot listen on %s:%u (address in use or not local?)",
+                          sc->listen_host, (unsigned)sc->listen_port);
+        goto out;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info && info->port ? info->port : sc->listen_port;
+    bool v6 = strchr(sc->listen_host, ':') != NULL;
+    snprintf(srv->url, sizeof(srv->url), "http://%s%s%s:%u", v6 ? "[" : "", sc->listen_host,
+             v6 ? "]" : "", (unsigned)srv->port);
+out:
+    if (ai) {
+        freeaddrinfo(ai);
+    }
+    return st;
+}
+
+uint16_t ncsl_http_server_port(const ncsl_http_server *srv) {
+    return srv->port;
+}
+
+const char *ncsl_http_server_url(const ncsl_http_server *srv) {
+    return srv->url;
+}
+
+void ncsl_http_server_quiesce(ncsl_http_server *srv) {
+    pthread_mutex_lock(&srv->mu);
+    srv->draining = true;
+    pthread_mutex_unlock(&srv->mu);
+    if (srv->mhd && srv->listen_fd == MHD_INVALID_SOCKET) {
+        srv->listen_fd = MHD_quiesce_daemon(srv->mhd);
+    }
+}
+
+unsigned ncsl_http_server_active(ncsl_http_server *srv) {
+    pthread_mutex_lock(&srv->mu);
+    unsigned n = srv->active;
+    pthread_mutex_unlock(&srv->mu);
+    return n;
+}
+
+void ncsl_http_server_abort_pending(ncsl_http_server *srv) {
+    static const char kMsg[] = "the server is shutting down";
+    pthread_mutex_lock(&srv->mu);
+    while (srv->pending.next != &srv->pending) {
+        http_req *r = srv->pending.next;
+        pending_remove_locked(r);
+        if (r->done) {
+            continue;
+        }
+        ncsl_buf b;
+        ncsl_buf_init(&b, 0);
+        build_error(&b, r, "SERVICE_UNAVAILABLE", kMsg, NULL, NULL);
+        r->done = true;
+        r->status = 503;
+        r->retry_after = true;
+        r->resp = ncsl_buf_steal(&b, &r->resp_len);
+        if (r->suspended) {
+            MHD_resume_connection(r->conn);
+        }
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
+
+void ncsl_http_server_stop(ncsl_http_server *srv) {
+    if (!srv || !srv->mhd) {
+        return;
+    }
+    MHD_stop_daemon(srv->mhd);
+    srv->mhd = NULL;
+    if (srv->listen_fd != MHD_INVALID_SOCKET) {
+        close(srv->listen_fd);
+        srv->listen_fd = MHD_INVALID_SOCKET;
+    }
+}
+
+void ncsl_http_server_destroy(ncsl_http_server *srv) {
+    if (!srv) {
+        return;
+    }
+    ncsl_http_server_stop(srv);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv);
+}
