@@ -1,0 +1,3 @@
+// expect-error: VALIDATION_ERROR
+// `main` exists but is not a function.
+var main = 42;

@@ -1,0 +1,6 @@
+// expect: {"result":84}
+// input: {"value":42}
+// A plain synchronous main doubles its input (the seed guide's example).
+function main(input) {
+    return { result: input.value * 2 };
+}
