@@ -15,6 +15,15 @@ scripts/bootstrap.sh >/dev/null
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
+# The release build is what ./run.sh starts: build it too (some warnings appear only at -O3).
+if [ "$presets" = "debug asan-ubsan" ]; then
+    NCSL_QJS_ROOT=$(scripts/bootstrap.sh --print-prefix release 2>/dev/null | tail -n1)
+    export NCSL_QJS_ROOT
+    echo "=== release: build"
+    cmake --preset release >/dev/null
+    cmake --build --preset release
+fi
+
 failed=0
 for p in $presets; do
     case "$p" in

@@ -1,0 +1,13 @@
+-- wrk script: POST the body in $BENCH_BODY (JSON) and print one summary line at the end.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = os.getenv("BENCH_BODY")
+
+function done(summary, latency, requests)
+    local secs = summary.duration / 1e6
+    local errors = summary.errors.connect + summary.errors.read + summary.errors.write
+        + summary.errors.status + summary.errors.timeout
+    io.write(string.format("RESULT req_per_s=%.0f p50_ms=%.3f p99_ms=%.3f errors=%d requests=%d\n",
+        summary.requests / secs, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+        errors, summary.requests))
+end
