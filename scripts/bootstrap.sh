@@ -141,7 +141,7 @@ fetch_source() {
         if entry_ok "$QJS_CACHE/$sha"; then chosen="$sha"; break; fi
         log "downloading $file (quickjs-ng $v)"
         rm -f "$tmp/$file"
-        if ! /usr/lib/apt/apt-helper download-file "$url" "$tmp/$file" >&2 2>&1; then
+        if ! /usr/lib/apt/apt-helper -o APT::Sandbox::User=root download-file "$url" "$tmp/$file" >&2 2>&1; then
             log "quickjs-ng $v: download failed; trying the next version"
             continue
         fi
@@ -190,7 +190,8 @@ build_variant() { # $1 = release|asan; prints the install prefix
     flags=(-DCMAKE_BUILD_TYPE=Release -DCMAKE_POSITION_INDEPENDENT_CODE=ON -DBUILD_SHARED_LIBS=OFF
         -DQJS_BUILD_LIBC=OFF -DQJS_BUILD_EXAMPLES=OFF -DQJS_ENABLE_INSTALL=OFF)
     if [ "$v" = asan ]; then
-        flags+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DQJS_ENABLE_ASAN=ON -DQJS_ENABLE_UBSAN=ON)
+        flags[0]=-DCMAKE_BUILD_TYPE=RelWithDebInfo # debug info for sanitizer reports
+        flags+=(-DQJS_ENABLE_ASAN=ON -DQJS_ENABLE_UBSAN=ON)
     fi
     cmake -S "$src" -B "$bld" -G Ninja "${flags[@]}" >&2 || die "cmake configure of quickjs-ng failed"
     cmake --build "$bld" --target qjs >&2 || die "build of quickjs-ng failed"
