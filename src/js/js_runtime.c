@@ -28,8 +28,12 @@
 #define MAX_ERR_NAME_BYTES 128
 #define MAX_ERR_MESSAGE_BYTES 4096
 #define MAX_ERR_STACK_BYTES 16384
-/* a call may leave this much more heap than the fresh runtime had before we recycle it */
-#define RECYCLE_SLACK_BYTES (1u << 20)
+/* a call may leave this much more heap than the fresh runtime had before we collect (and, if
+ * still above, recycle) */
+#define RECYCLE_SLACK_BYTES ((size_t)4 << 20)
+/* QuickJS collects when its heap grows past a threshold that it resets to 1.5x the live heap;
+ * with our tiny live heap that meant a full GC every few calls. Each call gets this headroom. */
+#define GC_HEADROOM_BYTES ((size_t)2 << 20)
 /* what QuickJS may allocate to throw "interrupted" once the deadline has passed */
 #define INTERRUPT_GRACE_BYTES ((size_t)256 << 10)
 
@@ -754,6 +758,7 @@ ncsl_status ncsl_js_run(ncsl_js_runtime *js, const ncsl_js_call *call, ncsl_js_o
     js->deadline_ns = ncsl_now_ns() + (uint64_t)limits.timeout_ms * 1000000u;
     JS_UpdateStackTop(js->rt);
     JS_SetMaxStackSize(js->rt, limits.stack_bytes);
+    JS_SetGCThreshold(js->rt, start_bytes + GC_HEADROOM_BYTES);
 
     /* compile, unless this runtime already holds the bytecode of the same source */
     uint8_t hash[32];
