@@ -53,6 +53,19 @@ typedef enum ncsl_status {
     NCSL_E_JS_SYNTAX = 305,           /* the code does not parse */
     NCSL_E_JS_NO_MAIN = 306,          /* the code defines no function `main` */
     NCSL_E_JS_BAD_RESULT = 307,       /* the result is not JSON-serializable (cyclic, BigInt...) */
+
+    /* attestation: a quote or its evidence was checked and rejected (see ncsl_err.message) */
+    NCSL_E_ATTEST_MALFORMED = 400,   /* the quote's layout is wrong (a length, an offset, a type) */
+    NCSL_E_ATTEST_UNSUPPORTED = 401, /* a quote version or key type this build does not verify */
+    NCSL_E_ATTEST_SIGNATURE = 402,   /* a quote signature or the QE key binding does not verify */
+    NCSL_E_ATTEST_CHAIN = 403,       /* the PCK certificate chain is invalid or not Intel's */
+
+    /* crypto and sealing: a cryptographic operation failed or sealed data was rejected */
+    NCSL_E_CRYPTO = 500,         /* an OpenSSL operation or the random generator failed */
+    NCSL_E_SEAL_MALFORMED = 501, /* not a sealed blob: too short, wrong magic, reserved bits set */
+    NCSL_E_SEAL_VERSION = 502,   /* a sealed-blob version this build does not know */
+    NCSL_E_SEAL_POLICY = 503,    /* a sealed blob names an unknown sealing policy */
+    NCSL_E_SEAL_INTEGRITY = 504, /* a sealed blob failed authentication (tampered or moved) */
 } ncsl_status;
 
 /* Details of a failure. Caller-owned; every function that takes one accepts NULL. */

@@ -34,6 +34,18 @@ static const status_info g_status_table[] = {
     {NCSL_E_JS_NO_MAIN, "VALIDATION_ERROR", "the code defines no function main", 400},
     {NCSL_E_JS_BAD_RESULT, "EXECUTION_ERROR", "the function's result is not JSON-serializable",
      422},
+    {NCSL_E_ATTEST_MALFORMED, "ATTESTATION_FAILED", "the attestation quote is malformed", 422},
+    {NCSL_E_ATTEST_UNSUPPORTED, "ATTESTATION_FAILED", "the attestation quote type is not supported",
+     422},
+    {NCSL_E_ATTEST_SIGNATURE, "ATTESTATION_FAILED", "an attestation quote signature does not verify",
+     422},
+    {NCSL_E_ATTEST_CHAIN, "ATTESTATION_FAILED",
+     "the attestation certificate chain does not verify to the pinned root", 422},
+    {NCSL_E_CRYPTO, "INTERNAL_ERROR", "a cryptographic operation failed", 500},
+    {NCSL_E_SEAL_MALFORMED, "INTERNAL_ERROR", "sealed data is malformed", 500},
+    {NCSL_E_SEAL_VERSION, "INTERNAL_ERROR", "sealed data has an unknown format version", 500},
+    {NCSL_E_SEAL_POLICY, "INTERNAL_ERROR", "sealed data names an unknown sealing policy", 500},
+    {NCSL_E_SEAL_INTEGRITY, "INTERNAL_ERROR", "sealed data failed authentication", 500},
 };
 
 static const status_info *status_find(ncsl_status st) {
