@@ -46,7 +46,7 @@ typedef enum ncsl_status {
 
     /* JavaScript execution: the function ran and failed */
     NCSL_E_JS_EXCEPTION = 300,        /* user code threw (or rejected); see the result's error */
-    NCSL_E_JS_TIMEOUT = 301,          /* the wall-clock deadline passed, or a promise never settled */
+    NCSL_E_JS_TIMEOUT = 301,          /* the deadline passed, or a promise never settled */
     NCSL_E_JS_MEMORY = 302,           /* the per-call memory limit was hit */
     NCSL_E_JS_STACK = 303,            /* the stack limit was hit */
     NCSL_E_JS_OUTPUT_TOO_LARGE = 304, /* the serialized result is over the output limit */
