@@ -12,6 +12,8 @@ presets=${1:-"debug asan-ubsan"}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 scripts/bootstrap.sh >/dev/null
+echo "=== format (clang-format 15)"
+scripts/format.sh --check
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 

@@ -126,8 +126,8 @@ int main(int argc, char **argv) {
         }
         if (rc == 0) {
             qsort(v, (size_t)reps, sizeof(v[0]), cmp_double);
-            printf("%-10s %12.2f %10.2f-%-10.2f %14llu\n", names[p], v[reps / 2], v[0],
-                   v[reps - 1], (unsigned long long)heap);
+            printf("%-10s %12.2f %10.2f-%-10.2f %14llu\n", names[p], v[reps / 2], v[0], v[reps - 1],
+                   (unsigned long long)heap);
         }
     }
     ncsl_engine_destroy(e);

@@ -3,9 +3,8 @@
  *
  *   cc embed.c $(pkg-config --cflags --libs ncsl) -o embed && ./embed
  */
-#include <stdio.h>
-
 #include <ncsl/ncsl.h>
+#include <stdio.h>
 
 int main(void) {
     ncsl_engine_options opts;

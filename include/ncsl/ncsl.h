@@ -149,9 +149,9 @@ typedef struct ncsl_exec_request {
     size_t input_len;
     const ncsl_secret *secrets; /* becomes the frozen global SECRETS */
     size_t secret_count;
-    const char *function_id; /* NULL or "" allowed */
-    const char *user_id;     /* NULL or "" allowed */
-    uint32_t timeout_ms;     /* 0 = engine default; larger than the default is clamped */
+    const char *function_id;   /* NULL or "" allowed */
+    const char *user_id;       /* NULL or "" allowed */
+    uint32_t timeout_ms;       /* 0 = engine default; larger than the default is clamped */
     size_t memory_limit_bytes; /* 0 = engine default; larger than the default is clamped */
 } ncsl_exec_request;
 

@@ -38,8 +38,10 @@
 
 #define NCSL_SGX_QUOTE_HEADER_SIZE 48
 #define NCSL_SGX_REPORT_BODY_SIZE 384
-#define NCSL_SGX_QUOTE_SIGNED_SIZE 432 /* header + ISV report body: what the ISV signature covers */
-#define NCSL_SGX_QUOTE_MIN_SIZE 1020    /* up to and including an empty cert data header */
+/* header + ISV report body: what the ISV signature covers */
+#define NCSL_SGX_QUOTE_SIGNED_SIZE 432
+/* up to and including an empty cert data header */
+#define NCSL_SGX_QUOTE_MIN_SIZE 1020
 #define NCSL_SGX_CERT_TYPE_PCK_CHAIN 5
 #define NCSL_SGX_ATTRIBUTE_DEBUG 0x2u /* bit in attributes.flags (the first u64) */
 
@@ -122,13 +124,13 @@ typedef enum ncsl_attest_tee_kind {
 /* The verification step that failed (NCSL_ATTEST_STEP_NONE when valid). */
 typedef enum ncsl_attest_step {
     NCSL_ATTEST_STEP_NONE = 0,
-    NCSL_ATTEST_STEP_PARSE = 10,          /* layout (before step 1) */
-    NCSL_ATTEST_STEP_VERSION = 1,         /* version / attestation key type */
-    NCSL_ATTEST_STEP_ISV_SIGNATURE = 2,   /* ISV report signature by the attestation key */
-    NCSL_ATTEST_STEP_QE_BINDING = 3,      /* QE report_data binds the attestation key */
-    NCSL_ATTEST_STEP_QE_SIGNATURE = 4,    /* QE report signature by the PCK leaf */
-    NCSL_ATTEST_STEP_PCK_CHAIN = 5,       /* PCK chain to the pinned root */
-    NCSL_ATTEST_STEP_SETUP = 20,          /* not the quote's fault: bad options, out of memory */
+    NCSL_ATTEST_STEP_PARSE = 10,        /* layout (before step 1) */
+    NCSL_ATTEST_STEP_VERSION = 1,       /* version / attestation key type */
+    NCSL_ATTEST_STEP_ISV_SIGNATURE = 2, /* ISV report signature by the attestation key */
+    NCSL_ATTEST_STEP_QE_BINDING = 3,    /* QE report_data binds the attestation key */
+    NCSL_ATTEST_STEP_QE_SIGNATURE = 4,  /* QE report signature by the PCK leaf */
+    NCSL_ATTEST_STEP_PCK_CHAIN = 5,     /* PCK chain to the pinned root */
+    NCSL_ATTEST_STEP_SETUP = 20,        /* not the quote's fault: bad options, out of memory */
 } ncsl_attest_step;
 
 /*

@@ -47,7 +47,7 @@ int ncsl__attest_ecdsa_verify_raw(EVP_PKEY *pkey, const uint8_t *msg, size_t msg
  * NUL-terminated; text between blocks is ignored, but each block must decode to exactly one DER
  * certificate and carry no headers). On success *out is a new stack the caller frees with
  * sk_X509_pop_free(..., X509_free). Returns false (and a reason in `why`) on any error. */
-bool ncsl__attest_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **out, char *why,
+bool ncsl__attest_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) * *out, char *why,
                                   size_t why_size);
 
 /* Reads the 6-byte FMSPC from a PCK certificate's SGX extension (1.2.840.113741.1.13.1.4).

@@ -12,8 +12,7 @@ uint16_t ncsl__attest_le16(const uint8_t *p) {
 }
 
 uint32_t ncsl__attest_le32(const uint8_t *p) {
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-           ((uint32_t)p[3] << 24);
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
 }
 
 uint64_t ncsl__attest_le64(const uint8_t *p) {
@@ -83,8 +82,7 @@ ncsl_status ncsl_attest_quote_parse(const uint8_t *buf, size_t len, ncsl_sgx_quo
     out->qe_auth_data_len = ncsl__attest_le16(buf + off);
     off += 2;
     /* The auth data plus the 6-byte cert data header must fit in what remains. */
-    if (len - off < (size_t)out->qe_auth_data_len ||
-        len - off - out->qe_auth_data_len < 6) {
+    if (len - off < (size_t)out->qe_auth_data_len || len - off - out->qe_auth_data_len < 6) {
         st = ncsl_err_set(err, NCSL_E_ATTEST_MALFORMED, "qe_auth_data",
                           "QE auth data length %u runs past the end of the quote",
                           (unsigned)out->qe_auth_data_len);

@@ -91,8 +91,7 @@ static int qe_binding_ok(const ncsl_sgx_quote *q) {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
         EVP_DigestUpdate(ctx, q->attestation_key, sizeof(q->attestation_key)) != 1 ||
-        (q->qe_auth_data_len &&
-         EVP_DigestUpdate(ctx, q->qe_auth_data, q->qe_auth_data_len) != 1) ||
+        (q->qe_auth_data_len && EVP_DigestUpdate(ctx, q->qe_auth_data, q->qe_auth_data_len) != 1) ||
         EVP_DigestFinal_ex(ctx, md, &md_len) != 1 || md_len != sizeof(md)) {
         goto out;
     }
@@ -107,7 +106,7 @@ out:
 
 /* Step 5. `chain` is leaf, intermediate, root from the quote (borrowed); `pinned` is the trust
  * anchor (borrowed). Fills the verdict's reason on failure. */
-static ncsl_status check_chain(ncsl_quote_verdict *v, STACK_OF(X509) *chain, X509 *pinned,
+static ncsl_status check_chain(ncsl_quote_verdict *v, STACK_OF(X509) * chain, X509 *pinned,
                                int64_t at) {
     ncsl_status st = NCSL_OK;
     X509_STORE *store = NULL;
@@ -121,8 +120,7 @@ static ncsl_status check_chain(ncsl_quote_verdict *v, STACK_OF(X509) *chain, X50
     sctx = X509_STORE_CTX_new();
     untrusted = sk_X509_new_null();
     if (!store || !sctx || !untrusted || X509_STORE_add_cert(store, pinned) != 1 ||
-        !sk_X509_push(untrusted, inter) ||
-        X509_STORE_CTX_init(sctx, store, leaf, untrusted) != 1) {
+        !sk_X509_push(untrusted, inter) || X509_STORE_CTX_init(sctx, store, leaf, untrusted) != 1) {
         st = reject(v, NCSL_ATTEST_STEP_SETUP, NCSL_E_NOMEM, "PCK chain: out of memory");
         goto out;
     }
@@ -267,8 +265,7 @@ ncsl_status ncsl_attest_quote_verify(const uint8_t *buf, size_t len,
     /* (4) QE report signature by the PCK leaf key. */
     char why[160];
     if (!ncsl__attest_pem_chain_parse(q.pem_chain, q.pem_chain_len, &chain, why, sizeof(why))) {
-        st = reject(out, NCSL_ATTEST_STEP_QE_SIGNATURE, NCSL_E_ATTEST_CHAIN,
-                    "PCK chain: %s", why);
+        st = reject(out, NCSL_ATTEST_STEP_QE_SIGNATURE, NCSL_E_ATTEST_CHAIN, "PCK chain: %s", why);
         goto out;
     }
     EVP_PKEY *leaf_key = X509_get0_pubkey(sk_X509_value(chain, 0));

@@ -168,7 +168,7 @@ out:
     return cert;
 }
 
-bool ncsl__attest_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) **out, char *why,
+bool ncsl__attest_pem_chain_parse(const char *pem, size_t len, STACK_OF(X509) * *out, char *why,
                                   size_t why_size) {
     bool ok = false;
     BIO *bio = NULL;

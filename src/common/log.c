@@ -50,8 +50,7 @@ void ncsl__log(ncsl_log_level level, const char *subsys, const char *func, int l
     ncsl_time_rfc3339(ts, sizeof(ts));
     ncsl_buf b;
     ncsl_buf_init(&b, 0);
-    ncsl_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"subsys\":", ts,
-                    g_level_names[level]);
+    ncsl_buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"subsys\":", ts, g_level_names[level]);
     ncsl_buf_append_json_string(&b, subsys, strlen(subsys));
     ncsl_buf_append_str(&b, ",\"msg\":");
     ncsl_buf_append_json_string(&b, msg, strlen(msg));

@@ -1,11 +1,12 @@
 /* Small helpers shared by every subsystem: buffer, JSON string escaping, clocks, ids, wiping. */
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "common.h"
 
@@ -158,13 +159,27 @@ void ncsl_buf_append_json_string(ncsl_buf *b, const char *s, size_t len) {
         ncsl_buf_append(b, p + run, i - run);
         char esc[8];
         switch (c) {
-        case '"': ncsl_buf_append(b, "\\\"", 2); break;
-        case '\\': ncsl_buf_append(b, "\\\\", 2); break;
-        case '\n': ncsl_buf_append(b, "\\n", 2); break;
-        case '\r': ncsl_buf_append(b, "\\r", 2); break;
-        case '\t': ncsl_buf_append(b, "\\t", 2); break;
-        case '\b': ncsl_buf_append(b, "\\b", 2); break;
-        case '\f': ncsl_buf_append(b, "\\f", 2); break;
+        case '"':
+            ncsl_buf_append(b, "\\\"", 2);
+            break;
+        case '\\':
+            ncsl_buf_append(b, "\\\\", 2);
+            break;
+        case '\n':
+            ncsl_buf_append(b, "\\n", 2);
+            break;
+        case '\r':
+            ncsl_buf_append(b, "\\r", 2);
+            break;
+        case '\t':
+            ncsl_buf_append(b, "\\t", 2);
+            break;
+        case '\b':
+            ncsl_buf_append(b, "\\b", 2);
+            break;
+        case '\f':
+            ncsl_buf_append(b, "\\f", 2);
+            break;
         default:
             if (c < 0x20) {
                 esc[0] = '\\';
@@ -240,10 +255,9 @@ ncsl_status ncsl_uuid_v4(char out[37]) {
     }
     r[6] = (unsigned char)((r[6] & 0x0F) | 0x40);
     r[8] = (unsigned char)((r[8] & 0x3F) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
-             r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14],
-             r[15]);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
+             r[14], r[15]);
     return NCSL_OK;
 }
 

@@ -49,15 +49,16 @@
  * fit. Unknown keys, wrong types, out-of-range values and duplicate keys are errors naming the
  * key path.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
+#include <jansson.h>
 
 #define MIB ((uint64_t)1024 * 1024)
 #define GIB ((uint64_t)1024 * 1024 * 1024)
@@ -82,9 +83,9 @@ typedef struct key_spec {
     size_t size;   /* KEY_STRING: buffer size */
     uint64_t min;
     uint64_t max;
-    uint64_t scale;        /* KEY_SIZE: unit in bytes */
-    bool unused;           /* accepted but has no effect in this build */
-    unsigned set_bit;      /* NCSL_CONFIG_SET_* recorded when present */
+    uint64_t scale;   /* KEY_SIZE: unit in bytes */
+    bool unused;      /* accepted but has no effect in this build */
+    unsigned set_bit; /* NCSL_CONFIG_SET_* recorded when present */
     const struct key_spec *sub;
     size_t sub_count;
 } key_spec;
@@ -94,11 +95,13 @@ typedef struct key_spec {
 
 /* Designated initializers only: every other field is zero. */
 #define K_STR(n, m, ...)                                                                           \
-    {.name = n, .kind = KEY_STRING, .offset = OFF(m), .size = SZ(m), __VA_ARGS__}
-#define K_BOOL(n, m) {.name = n, .kind = KEY_BOOL, .offset = OFF(m)}
+    { .name = n, .kind = KEY_STRING, .offset = OFF(m), .size = SZ(m), __VA_ARGS__ }
+#define K_BOOL(n, m)                                                                               \
+    { .name = n, .kind = KEY_BOOL, .offset = OFF(m) }
 #define K_NUM(n, kd, m, lo, hi, ...)                                                               \
-    {.name = n, .kind = kd, .offset = OFF(m), .min = lo, .max = hi, __VA_ARGS__}
-#define K_SECTION(n, t) {.name = n, .kind = KEY_SECTION, .sub = t, .sub_count = NCSL_ARRAY_LEN(t)}
+    { .name = n, .kind = kd, .offset = OFF(m), .min = lo, .max = hi, __VA_ARGS__ }
+#define K_SECTION(n, t)                                                                            \
+    { .name = n, .kind = KEY_SECTION, .sub = t, .sub_count = NCSL_ARRAY_LEN(t) }
 
 static const key_spec g_occlum_keys[] = {
     K_STR("InstanceDir", tee.occlum.instance_dir, .min = 0),
@@ -310,8 +313,7 @@ ncsl_status ncsl_config_set_listen(ncsl_config *cfg, const char *addr, ncsl_err 
     unsigned long port = 0;
     for (const char *p = port_s; *p; p++) {
         if (*p < '0' || *p > '9') {
-            return ncsl_err_set(err, NCSL_E_CONFIG, field,
-                                "port must be a number from 0 to 65535");
+            return ncsl_err_set(err, NCSL_E_CONFIG, field, "port must be a number from 0 to 65535");
         }
         port = port * 10 + (unsigned long)(*p - '0');
     }
@@ -405,8 +407,7 @@ static ncsl_status load_value(ncsl_config *cfg, json_t *v, const char *path, con
         }
         uint64_t n = (uint64_t)json_integer_value(v);
         if (n < k->min || n > k->max) {
-            return ncsl_err_set(err, NCSL_E_CONFIG, path,
-                                "must be between %llu and %llu, got %llu",
+            return ncsl_err_set(err, NCSL_E_CONFIG, path, "must be between %llu and %llu, got %llu",
                                 (unsigned long long)k->min, (unsigned long long)k->max,
                                 (unsigned long long)n);
         }
@@ -553,8 +554,7 @@ static ncsl_status resolve_tee(ncsl_config *cfg, ncsl_err *err) {
                                 ncsl_tee_type_name(cfg->tee.type));
         }
         snprintf(cfg->tee_reason, sizeof(cfg->tee_reason),
-                 "Tee.Type %s with simulation forced by %s",
-                 ncsl_tee_type_name(cfg->tee.type), by);
+                 "Tee.Type %s with simulation forced by %s", ncsl_tee_type_name(cfg->tee.type), by);
         break;
     }
     cfg->tee_resolved = NCSL_TEE_SIMULATION;
@@ -577,8 +577,9 @@ ncsl_status ncsl_config_finalize(ncsl_config *cfg, ncsl_err *err) {
                                 (unsigned)cfg->js.timeout_ms,
                                 cfg->tee.occlum.max_execution_time_seconds);
         }
-        note_add(cfg, "JavaScript.TimeoutMs lowered from %u to %llu ms to fit "
-                      "Tee.Occlum.MaxExecutionTimeSeconds",
+        note_add(cfg,
+                 "JavaScript.TimeoutMs lowered from %u to %llu ms to fit "
+                 "Tee.Occlum.MaxExecutionTimeSeconds",
                  (unsigned)cfg->js.timeout_ms, (unsigned long long)max_ms);
         cfg->js.timeout_ms = (uint32_t)max_ms;
     }
@@ -625,8 +626,9 @@ ncsl_status ncsl_config_finalize(ncsl_config *cfg, ncsl_err *err) {
         h = min_u(cpus, budget - w);
     }
     if (!h_set && !w_set && (w < cpus || h < cpus)) {
-        note_add(cfg, "HTTP threads (%u) and JavaScript workers (%u) sized to fit "
-                      "Tee.Occlum.MaxThreads (%u) on %u CPUs",
+        note_add(cfg,
+                 "HTTP threads (%u) and JavaScript workers (%u) sized to fit "
+                 "Tee.Occlum.MaxThreads (%u) on %u CPUs",
                  h, w, cfg->tee.occlum.max_threads, cpus);
     }
     cfg->server.http_threads = h;

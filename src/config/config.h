@@ -31,10 +31,10 @@ typedef struct ncsl_config_occlum {
     char node_js_path[NCSL_CONFIG_PATH_MAX]; /* accepted, unused: the engine is built in */
     char temp_dir[NCSL_CONFIG_PATH_MAX];
     bool enable_debug_mode;
-    unsigned max_memory_mb;               /* default 1024 */
-    unsigned max_threads;                 /* default 32: bounds the daemon's thread count */
-    unsigned max_processes;               /* default 16 */
-    unsigned max_execution_time_seconds;  /* default 60: upper bound of any call's deadline */
+    unsigned max_memory_mb;              /* default 1024 */
+    unsigned max_threads;                /* default 32: bounds the daemon's thread count */
+    unsigned max_processes;              /* default 16 */
+    unsigned max_execution_time_seconds; /* default 60: upper bound of any call's deadline */
 } ncsl_config_occlum;
 
 typedef struct ncsl_config_tee {
@@ -46,8 +46,8 @@ typedef struct ncsl_config_tee {
 } ncsl_config_tee;
 
 typedef struct ncsl_config_server {
-    char listen_host[256]; /* "127.0.0.1" */
-    uint16_t listen_port;  /* 8080 */
+    char listen_host[256];               /* "127.0.0.1" */
+    uint16_t listen_port;                /* 8080 */
     char data_dir[NCSL_CONFIG_PATH_MAX]; /* "./ncsl-data" */
     size_t max_body_bytes;               /* 2 MiB */
     unsigned queue_size;                 /* calls waiting for a JS worker: 256 */

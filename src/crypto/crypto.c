@@ -35,8 +35,7 @@ ncsl_status ncsl_crypto_sha256(const void *data, size_t len, uint8_t out[NCSL_CR
     static const uint8_t empty[1] = {0};
     unsigned int out_len = 0;
     if (!out || (!data && len)) {
-        return ncsl_err_set(err, NCSL_E_INVALID_ARG, out ? "data" : "out",
-                            "sha256: NULL buffer");
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, out ? "data" : "out", "sha256: NULL buffer");
     }
     if (EVP_Digest(data ? data : empty, len, out, &out_len, EVP_sha256(), NULL) != 1 ||
         out_len != NCSL_CRYPTO_SHA256_SIZE) {
@@ -73,9 +72,9 @@ ncsl_status ncsl_crypto_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const ui
     size_t n = 0;
 
     if (!out || out_len == 0 || out_len > NCSL_CRYPTO_HKDF_SHA256_MAX_OUT) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "out_len",
-                          "HKDF-SHA256 output must be 1..%u bytes",
-                          NCSL_CRYPTO_HKDF_SHA256_MAX_OUT);
+        st =
+            ncsl_err_set(err, NCSL_E_INVALID_ARG, "out_len",
+                         "HKDF-SHA256 output must be 1..%u bytes", NCSL_CRYPTO_HKDF_SHA256_MAX_OUT);
         goto out;
     }
     if (!ikm || ikm_len == 0) {

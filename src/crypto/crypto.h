@@ -21,8 +21,7 @@
 /* SHA-256 of `len` bytes at `data` (borrowed; may be NULL only when len == 0) into `out`
  * (caller-owned, 32 bytes). NCSL_E_CRYPTO if OpenSSL fails. */
 NCSL_NODISCARD ncsl_status ncsl_crypto_sha256(const void *data, size_t len,
-                                              uint8_t out[NCSL_CRYPTO_SHA256_SIZE],
-                                              ncsl_err *err);
+                                              uint8_t out[NCSL_CRYPTO_SHA256_SIZE], ncsl_err *err);
 
 /* Fills `buf` (caller-owned, `len` bytes) from OpenSSL's CSPRNG (RAND_bytes). On failure the
  * buffer is wiped and NCSL_E_CRYPTO is returned: never use its contents then. */
@@ -55,8 +54,7 @@ NCSL_NODISCARD ncsl_status ncsl_crypto_hex_encode(const void *in, size_t len, ch
  * bytes already written to `out` are wiped (the value may be a key) and *out_len is 0.
  */
 NCSL_NODISCARD ncsl_status ncsl_crypto_hex_decode(const char *hex, size_t hex_len, uint8_t *out,
-                                                  size_t out_size, size_t *out_len,
-                                                  ncsl_err *err);
+                                                  size_t out_size, size_t *out_len, ncsl_err *err);
 
 /* Constant-time comparison of two `len`-byte buffers (borrowed): 1 if equal, 0 if not. */
 int ncsl_crypto_equal(const void *a, const void *b, size_t len);

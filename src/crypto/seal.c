@@ -8,6 +8,8 @@
  * wiped and freed if the tag does not verify, so unauthenticated bytes never reach the caller.
  * Derived keys live on the stack and are wiped on every path through the one `out:` label.
  */
+#include "crypto/seal.h"
+
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,6 @@
 
 #include "common/common.h"
 #include "crypto/crypto_int.h"
-#include "crypto/seal.h"
 
 _Static_assert(sizeof(NCSL_SEAL_MAGIC) - 1 == NCSL_SEAL_MAGIC_SIZE, "magic is 8 bytes");
 _Static_assert(NCSL_SEAL_OFF_NONCE + NCSL_SEAL_NONCE_SIZE == NCSL_SEAL_HEADER_SIZE,
@@ -25,7 +26,7 @@ _Static_assert(NCSL_SEAL_OFF_NONCE + NCSL_SEAL_NONCE_SIZE == NCSL_SEAL_HEADER_SI
 _Static_assert(NCSL_SEAL_MAX_PLAIN <= (size_t)INT_MAX, "GCM update lengths are int");
 
 #define INTEGRITY_MSG                                                                              \
-    "sealed blob failed authentication (tampered, moved to another record, or sealed by another " \
+    "sealed blob failed authentication (tampered, moved to another record, or sealed by another "  \
     "installation)"
 
 static int policy_known(unsigned p) {
@@ -126,8 +127,8 @@ ncsl_status ncsl_seal_blob_info(const uint8_t *blob, size_t blob_len, ncsl_seal_
 }
 
 ncsl_status ncsl_seal(const uint8_t *root_key, size_t root_len, ncsl_seal_policy policy,
-                      const char *aad_label, const uint8_t *plain, size_t plain_len,
-                      uint8_t **blob, size_t *blob_len, ncsl_err *err) {
+                      const char *aad_label, const uint8_t *plain, size_t plain_len, uint8_t **blob,
+                      size_t *blob_len, ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     uint8_t key[NCSL_SEAL_KEY_SIZE];
     EVP_CIPHER_CTX *ctx = NULL;
@@ -144,8 +145,7 @@ ncsl_status ncsl_seal(const uint8_t *root_key, size_t root_len, ncsl_seal_policy
         *blob_len = 0;
     }
     if (!blob || !blob_len) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, blob ? "blob_len" : "blob",
-                          "seal: NULL output");
+        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, blob ? "blob_len" : "blob", "seal: NULL output");
         goto out;
     }
     if (!plain && plain_len) {
@@ -153,9 +153,9 @@ ncsl_status ncsl_seal(const uint8_t *root_key, size_t root_len, ncsl_seal_policy
         goto out;
     }
     if (plain_len > NCSL_SEAL_MAX_PLAIN) {
-        st = ncsl_err_set(err, NCSL_E_PAYLOAD_TOO_LARGE, "plain",
-                          "plaintext is larger than the %u-byte sealing limit",
-                          NCSL_SEAL_MAX_PLAIN);
+        st =
+            ncsl_err_set(err, NCSL_E_PAYLOAD_TOO_LARGE, "plain",
+                         "plaintext is larger than the %u-byte sealing limit", NCSL_SEAL_MAX_PLAIN);
         goto out;
     }
     st = check_label(aad_label, &label_len, err);
@@ -196,8 +196,8 @@ ncsl_status ncsl_seal(const uint8_t *root_key, size_t root_len, ncsl_seal_policy
         goto out;
     }
     if (EVP_EncryptUpdate(ctx, NULL, &n, b, (int)NCSL_SEAL_HEADER_SIZE) != 1 ||
-        (label_len && EVP_EncryptUpdate(ctx, NULL, &n, (const uint8_t *)aad_label,
-                                        (int)label_len) != 1)) {
+        (label_len &&
+         EVP_EncryptUpdate(ctx, NULL, &n, (const uint8_t *)aad_label, (int)label_len) != 1)) {
         st = ncsl__crypto_fail(err, "seal: AES-256-GCM AAD");
         goto out;
     }
@@ -222,7 +222,7 @@ ncsl_status ncsl_seal(const uint8_t *root_key, size_t root_len, ncsl_seal_policy
     b = NULL;
 
 out:
-    free(b); /* only on failure: holds at most ciphertext, never plaintext */
+    free(b);                  /* only on failure: holds at most ciphertext, never plaintext */
     EVP_CIPHER_CTX_free(ctx); /* cleanses the expanded key schedule */
     ncsl_wipe(key, sizeof(key));
     return st;
@@ -290,8 +290,8 @@ ncsl_status ncsl_unseal(const uint8_t *root_key, size_t root_len, const char *aa
         goto out;
     }
     if (EVP_DecryptUpdate(ctx, NULL, &n, blob, (int)NCSL_SEAL_HEADER_SIZE) != 1 ||
-        (label_len && EVP_DecryptUpdate(ctx, NULL, &n, (const uint8_t *)aad_label,
-                                        (int)label_len) != 1)) {
+        (label_len &&
+         EVP_DecryptUpdate(ctx, NULL, &n, (const uint8_t *)aad_label, (int)label_len) != 1)) {
         st = ncsl__crypto_fail(err, "unseal: AES-256-GCM AAD");
         goto out;
     }

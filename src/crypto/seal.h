@@ -56,7 +56,7 @@ typedef enum ncsl_seal_policy {
 #define NCSL_SEAL_HEADER_SIZE 24u                                       /* magic..nonce */
 #define NCSL_SEAL_OVERHEAD (NCSL_SEAL_HEADER_SIZE + NCSL_SEAL_TAG_SIZE) /* 40 */
 #define NCSL_SEAL_KEY_SIZE 32u
-#define NCSL_SEAL_INFO "ncsl-seal-v1" /* HKDF info prefix; the policy byte follows */
+#define NCSL_SEAL_INFO "ncsl-seal-v1"             /* HKDF info prefix; the policy byte follows */
 #define NCSL_SEAL_MAX_PLAIN (64u * 1024u * 1024u) /* 64 MiB */
 #define NCSL_SEAL_MAX_LABEL 1024u                 /* bytes, without the NUL */
 
@@ -82,8 +82,8 @@ typedef struct ncsl_seal_info {
  * ncsl_seal/ncsl_unseal call this themselves; it is public for tests and for tools.
  */
 NCSL_NODISCARD ncsl_status ncsl_seal_key(const uint8_t *root_key, size_t root_len,
-                                         ncsl_seal_policy policy,
-                                         uint8_t key[NCSL_SEAL_KEY_SIZE], ncsl_err *err);
+                                         ncsl_seal_policy policy, uint8_t key[NCSL_SEAL_KEY_SIZE],
+                                         ncsl_err *err);
 
 /*
  * Seals `plain_len` bytes at `plain` (borrowed; NULL allowed when plain_len is 0) for the record
@@ -119,9 +119,8 @@ NCSL_NODISCARD ncsl_status ncsl_seal(const uint8_t *root_key, size_t root_len,
  * NULL and *plain_len 0: no unauthenticated byte ever reaches the caller.
  */
 NCSL_NODISCARD ncsl_status ncsl_unseal(const uint8_t *root_key, size_t root_len,
-                                       const char *aad_label, const uint8_t *blob,
-                                       size_t blob_len, uint8_t **plain, size_t *plain_len,
-                                       ncsl_err *err);
+                                       const char *aad_label, const uint8_t *blob, size_t blob_len,
+                                       uint8_t **plain, size_t *plain_len, ncsl_err *err);
 
 /*
  * Parses and checks the header of `blob` (borrowed) without any key: fills *info (caller-owned)

@@ -207,8 +207,7 @@ static size_t worker_thread_stack(const ncsl_engine_options *o) {
     return s < ((size_t)8 << 20) ? ((size_t)8 << 20) : s;
 }
 
-ncsl_status ncsl_engine_create(const ncsl_engine_options *opts, ncsl_engine **out,
-                               ncsl_err *err) {
+ncsl_status ncsl_engine_create(const ncsl_engine_options *opts, ncsl_engine **out, ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     ncsl_engine *e = NULL;
     pthread_attr_t attr;
@@ -273,8 +272,9 @@ ncsl_status ncsl_engine_create(const ncsl_engine_options *opts, ncsl_engine **ou
     unsigned failed = e->failed;
     pthread_mutex_unlock(&e->mu);
     if (failed) {
-        st = ncsl_err_set(err, NCSL_E_INTERNAL, NULL, "%u of %u workers could not create a JS runtime",
-                          failed, e->thread_count);
+        st =
+            ncsl_err_set(err, NCSL_E_INTERNAL, NULL,
+                         "%u of %u workers could not create a JS runtime", failed, e->thread_count);
         goto out;
     }
     NCSL_LOG_DEBUG("exec", "engine started: %u workers, queue %u", e->thread_count,
@@ -362,9 +362,10 @@ static ncsl_status job_from_request(const ncsl_engine *e, const ncsl_exec_reques
         job_free(j);
         return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
     }
-    j->limits.memory_bytes = req->memory_limit_bytes && req->memory_limit_bytes < o->memory_limit_bytes
-                                 ? req->memory_limit_bytes
-                                 : o->memory_limit_bytes;
+    j->limits.memory_bytes =
+        req->memory_limit_bytes && req->memory_limit_bytes < o->memory_limit_bytes
+            ? req->memory_limit_bytes
+            : o->memory_limit_bytes;
     j->limits.timeout_ms =
         req->timeout_ms && req->timeout_ms < o->timeout_ms ? req->timeout_ms : o->timeout_ms;
     j->limits.stack_bytes = o->stack_size_bytes;
@@ -374,10 +375,11 @@ static ncsl_status job_from_request(const ncsl_engine *e, const ncsl_exec_reques
     return NCSL_OK;
 }
 
-ncsl_status ncsl_engine_submit(ncsl_engine *e, const ncsl_exec_request *req,
-                               ncsl_exec_done_fn done, void *user, ncsl_err *err) {
+ncsl_status ncsl_engine_submit(ncsl_engine *e, const ncsl_exec_request *req, ncsl_exec_done_fn done,
+                               void *user, ncsl_err *err) {
     if (!e || !req || !done) {
-        return ncsl_err_set(err, NCSL_E_INVALID_ARG, NULL, "engine, request and callback are required");
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, NULL,
+                            "engine, request and callback are required");
     }
     job *j = NULL;
     ncsl_status st = job_from_request(e, req, &j, err);
@@ -397,8 +399,9 @@ ncsl_status ncsl_engine_submit(ncsl_engine *e, const ncsl_exec_request *req,
         e->rejected_busy++;
         pthread_mutex_unlock(&e->mu);
         job_free(j);
-        return ncsl_err_set(err, NCSL_E_BUSY, NULL, "all %u workers are busy and %u calls are queued",
-                            e->opts.workers, e->opts.queue_size);
+        return ncsl_err_set(err, NCSL_E_BUSY, NULL,
+                            "all %u workers are busy and %u calls are queued", e->opts.workers,
+                            e->opts.queue_size);
     }
     if (e->tail) {
         e->tail->next = j;
@@ -490,8 +493,8 @@ ncsl_status ncsl_execute_javascript(ncsl_engine *e, const char *code, const char
         return ncsl_err_set(err, NCSL_E_INVALID_ARG, "code", "code is required");
     }
     if (secrets_json) {
-        ncsl_status st = ncsl_secrets_parse_json(secrets_json, strlen(secrets_json), &secrets,
-                                                 &count, err);
+        ncsl_status st =
+            ncsl_secrets_parse_json(secrets_json, strlen(secrets_json), &secrets, &count, err);
         if (st != NCSL_OK) {
             return st;
         }

@@ -23,8 +23,8 @@ void ncsl_engine_get_stats(ncsl_engine *engine, ncsl_engine_stats *out);
 /* Parses a JSON object of name -> string into a secrets array (for ncsl_execute_javascript, the
  * CLI and the daemon). On success the caller frees with ncsl_secrets_free (which wipes values).
  * Errors name the field ("secrets" or "secrets.NAME"). */
-ncsl_status ncsl_secrets_parse_json(const char *json, size_t len, ncsl_secret **out,
-                                    size_t *count, ncsl_err *err);
+ncsl_status ncsl_secrets_parse_json(const char *json, size_t len, ncsl_secret **out, size_t *count,
+                                    ncsl_err *err);
 void ncsl_secrets_free(ncsl_secret *secrets, size_t count);
 
 /* Makes jansson wipe every block it frees (parsed bodies hold secrets). Process-wide, idempotent,

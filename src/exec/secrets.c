@@ -3,12 +3,13 @@
  * secrets into buffers that are wiped when freed. Limits follow the seed service: at most 100
  * secrets, 4096 bytes per value, names of 1-64 characters from [A-Za-z0-9_.-].
  */
-#include <jansson.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "exec/exec_int.h"
 
@@ -75,8 +76,8 @@ ncsl_status ncsl__secrets_copy(const ncsl_secret *src, size_t count, ncsl_secret
     for (size_t i = 0; i < count; i++) {
         if (!src[i].name || !src[i].value) {
             ncsl_secrets_free(s, count);
-            return ncsl_err_set(err, NCSL_E_INVALID_ARG, "secrets", "secret %zu has no name or value",
-                                i);
+            return ncsl_err_set(err, NCSL_E_INVALID_ARG, "secrets",
+                                "secret %zu has no name or value", i);
         }
         s[i].name = ncsl_strdup(src[i].name);
         s[i].value = ncsl_strndup(src[i].value, src[i].value_len);
@@ -90,8 +91,8 @@ ncsl_status ncsl__secrets_copy(const ncsl_secret *src, size_t count, ncsl_secret
     return NCSL_OK;
 }
 
-ncsl_status ncsl_secrets_parse_json(const char *json, size_t len, ncsl_secret **out,
-                                    size_t *count, ncsl_err *err) {
+ncsl_status ncsl_secrets_parse_json(const char *json, size_t len, ncsl_secret **out, size_t *count,
+                                    ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     json_error_t jerr;
     json_t *root = NULL;
@@ -115,8 +116,8 @@ ncsl_status ncsl_secrets_parse_json(const char *json, size_t len, ncsl_secret **
     }
     n = json_object_size(root);
     if (n > SECRETS_MAX_COUNT) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "secrets", "at most %d secrets per call, got %zu",
-                          SECRETS_MAX_COUNT, n);
+        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "secrets",
+                          "at most %d secrets per call, got %zu", SECRETS_MAX_COUNT, n);
         goto out;
     }
     s = calloc(n ? n : 1, sizeof(*s));

@@ -104,8 +104,8 @@ static ncsl_status parse_secrets(ncsl_http_exec_body *b, json_t *v, ncsl_err *er
     json_t *obj = v;
     if (json_is_string(v)) {
         json_error_t jerr;
-        b->secrets_doc = json_loadb(json_string_value(v), json_string_length(v),
-                                    JSON_REJECT_DUPLICATES, &jerr);
+        b->secrets_doc =
+            json_loadb(json_string_value(v), json_string_length(v), JSON_REJECT_DUPLICATES, &jerr);
         if (!b->secrets_doc) {
             char text[160];
             json_error_text(&jerr, text, sizeof(text));
@@ -186,8 +186,8 @@ ncsl_status ncsl_http_parse_execute(const char *body, size_t len, ncsl_http_exec
     json_t *input = json_object_get(out->root, "input");
     if (json_is_string(input)) {
         /* The seed sends the input as JSON text: it must parse. */
-        json_t *probe = json_loadb(json_string_value(input), json_string_length(input),
-                                   JSON_DECODE_ANY, &jerr);
+        json_t *probe =
+            json_loadb(json_string_value(input), json_string_length(input), JSON_DECODE_ANY, &jerr);
         if (!probe) {
             char text[160];
             json_error_text(&jerr, text, sizeof(text));

@@ -8,10 +8,11 @@
 #ifndef NCSL_HTTP_H
 #define NCSL_HTTP_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "common/common.h"
 #include "config/config.h"
@@ -20,14 +21,14 @@
 /* The parsed body of POST /api/v1/functions/execute-javascript. Every pointer stays valid until
  * ncsl_http_exec_body_cleanup, which also wipes the secret values. */
 typedef struct ncsl_http_exec_body {
-    json_t *root;            /* owns code, function_id, user_id and (object form) secrets */
-    json_t *secrets_doc;     /* owns the secrets when they came as a JSON string, else NULL */
-    const char *code;        /* required, non-empty */
+    json_t *root;        /* owns code, function_id, user_id and (object form) secrets */
+    json_t *secrets_doc; /* owns the secrets when they came as a JSON string, else NULL */
+    const char *code;    /* required, non-empty */
     size_t code_len;
-    const char *input_json;  /* JSON text of the input; NULL = null */
+    const char *input_json; /* JSON text of the input; NULL = null */
     size_t input_len;
-    char *input_owned;       /* set when input_json was serialized from a JSON value */
-    ncsl_secret *secrets;    /* names/values borrowed from root or secrets_doc */
+    char *input_owned;    /* set when input_json was serialized from a JSON value */
+    ncsl_secret *secrets; /* names/values borrowed from root or secrets_doc */
     size_t secret_count;
     const char *function_id; /* NULL when absent */
     const char *user_id;     /* NULL when absent */

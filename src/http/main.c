@@ -92,9 +92,8 @@ static void log_config(const ncsl_config *cfg) {
     NCSL_LOG_INFO("config",
                   "javascript workers=%u memoryLimitBytes=%zu timeoutMs=%u stackBytes=%zu "
                   "maxOutputBytes=%zu maxLogBytes=%zu maxCodeBytes=%zu maxInputBytes=%zu",
-                  j->workers, j->memory_limit_bytes, (unsigned)j->timeout_ms,
-                  j->stack_size_bytes, j->max_output_bytes, j->max_log_bytes, j->max_code_bytes,
-                  j->max_input_bytes);
+                  j->workers, j->memory_limit_bytes, (unsigned)j->timeout_ms, j->stack_size_bytes,
+                  j->max_output_bytes, j->max_log_bytes, j->max_code_bytes, j->max_input_bytes);
     if (cfg->tee.type == NCSL_TEE_AUTO) {
         NCSL_LOG_INFO("config", "Tee.Type Auto resolved to simulation: %s", cfg->tee_reason);
     }
@@ -170,12 +169,10 @@ int main(int argc, char **argv) {
             usage(stdout);
             return 0;
         case ':':
-            fprintf(stderr, "ncsld: option %s needs a value; see ncsld --help\n",
-                    argv[optind - 1]);
+            fprintf(stderr, "ncsld: option %s needs a value; see ncsld --help\n", argv[optind - 1]);
             return EXIT_USAGE;
         default:
-            fprintf(stderr, "ncsld: unknown option %s; see ncsld --help\n",
-                    argv[optind - 1]);
+            fprintf(stderr, "ncsld: unknown option %s; see ncsld --help\n", argv[optind - 1]);
             return EXIT_USAGE;
         }
     }

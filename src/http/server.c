@@ -16,7 +16,6 @@
  * resumes a request it saw as suspended under that lock.
  */
 #include <arpa/inet.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -25,6 +24,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <microhttpd.h>
 
 #include "exec/exec.h"
 #include "http.h"
@@ -63,9 +64,9 @@ typedef struct http_req {
     bool done;
     bool suspended;
     bool listed;
-    int status;        /* HTTP status of the answer */
-    bool retry_after;  /* 503: add Retry-After */
-    char *resp;        /* malloc'd body published by the callback */
+    int status;       /* HTTP status of the answer */
+    bool retry_after; /* 503: add Retry-After */
+    char *resp;       /* malloc'd body published by the callback */
     size_t resp_len;
 } http_req;
 
@@ -77,7 +78,7 @@ struct ncsl_http_server {
     uint16_t port;
     char url[320];
     pthread_mutex_t mu;
-    unsigned active; /* requests alive on the MHD side */
+    unsigned active;  /* requests alive on the MHD side */
     http_req pending; /* sentinel of the list of requests waiting for the engine */
     bool draining;
 };
@@ -86,8 +87,8 @@ struct ncsl_http_server {
 static void append_metadata(ncsl_buf *b, const http_req *r) {
     char ts[40];
     ncsl_time_rfc3339(ts, sizeof(ts));
-    ncsl_buf_printf(b, ",\"metadata\":{\"requestId\":\"%s\",\"timestamp\":\"%s\"}}",
-                    r->request_id, ts);
+    ncsl_buf_printf(b, ",\"metadata\":{\"requestId\":\"%s\",\"timestamp\":\"%s\"}}", r->request_id,
+                    ts);
 }
 
 /* {"success":false,"error":{"code","message","field"?,"details"?},"metadata"} */
@@ -201,12 +202,11 @@ static void pending_remove_locked(http_req *r) {
 }
 
 /* Queues `body` (taken) with the standard headers. */
-static enum MHD_Result answer_raw(http_req *r, int status, char *body, size_t len,
-                                  bool retry_after, const char *allow) {
+static enum MHD_Result answer_raw(http_req *r, int status, char *body, size_t len, bool retry_after,
+                                  const char *allow) {
     r->state = REQ_ANSWERED;
     r->status = status;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
         return MHD_NO;
@@ -239,8 +239,8 @@ static enum MHD_Result answer_buf(http_req *r, int status, ncsl_buf *b, bool ret
     return answer_raw(r, status, body, len, retry_after, allow);
 }
 
-static enum MHD_Result answer_error(http_req *r, int status, const char *code,
-                                    const char *message, const char *field, const char *allow) {
+static enum MHD_Result answer_error(http_req *r, int status, const char *code, const char *message,
+                                    const char *field, const char *allow) {
     ncsl_buf b;
     ncsl_buf_init(&b, 0);
     build_error(&b, r, code, message, field, NULL);
@@ -249,8 +249,8 @@ static enum MHD_Result answer_error(http_req *r, int status, const char *code,
 
 static enum MHD_Result answer_status(http_req *r, ncsl_status st, const ncsl_err *err) {
     const char *msg = err && err->message[0] ? err->message : ncsl_status_str(st);
-    return answer_error(r, ncsl_status_http(st), ncsl_status_code(st), msg,
-                        err ? err->field : NULL, NULL);
+    return answer_error(r, ncsl_status_http(st), ncsl_status_code(st), msg, err ? err->field : NULL,
+                        NULL);
 }
 
 static enum MHD_Result answer_health(http_req *r) {
@@ -442,9 +442,8 @@ static enum MHD_Result on_first_call(http_req *r, const char *url, const char *m
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls) {
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls) {
     ncsl_http_server *srv = cls;
     http_req *r = *con_cls;
     if (!r) {
@@ -582,22 +581,21 @@ ncsl_status ncsl_http_server_start(ncsl_http_server *srv, ncsl_err *err) {
                           sc->listen_host, gai_strerror(gai));
         goto out;
     }
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6) {
         flags |= MHD_USE_IPv6;
     }
     unsigned threads = sc->http_threads ? sc->http_threads : ncsl_cpu_count();
     srv->mhd = MHD_start_daemon(
-        flags, sc->listen_port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        flags, sc->listen_port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_LIMIT, sc->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-        sc->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_END);
+        sc->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
     if (!srv->mhd) {
         st = ncsl_err_set(err, NCSL_E_IO, "Server.Listen",
-                          "cannot listen on %s:%u (address in use or not local?)",
-                          sc->listen_host, (unsigned)sc->listen_port);
+                          "cannot listen on %s:%u (address in use or not local?)", sc->listen_host,
+                          (unsigned)sc->listen_port);
         goto out;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);

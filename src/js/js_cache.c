@@ -4,9 +4,10 @@
  * plain malloc'd memory (outside the JS heap and its limit), so it survives runtime recycling.
  * Bounded in entries and bytes; the least recently used entry goes first.
  */
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/evp.h>
 
 #include "js_int.h"
 
@@ -56,7 +57,8 @@ void ncsl__js_bc_cache_put(ncsl__js_bc_cache *c, const uint8_t hash[32], const u
                 lru = i;
             }
         }
-        if (free_slot < NCSL_JS_BC_CACHE_ENTRIES && c->total_bytes + len <= NCSL_JS_BC_CACHE_MAX_BYTES) {
+        if (free_slot < NCSL_JS_BC_CACHE_ENTRIES &&
+            c->total_bytes + len <= NCSL_JS_BC_CACHE_MAX_BYTES) {
             ncsl__js_bc_entry *e = &c->entries[free_slot];
             memcpy(e->hash, hash, 32);
             e->bc = copy;

@@ -105,8 +105,8 @@ int ncsl__js_value_to_text(JSContext *ctx, JSValueConst v, ncsl_buf *out, size_t
     return ncsl__js_call_is_doomed(ctx) ? -1 : 0;
 }
 
-static JSValue js_console_print(JSContext *ctx, JSValueConst this_val, int argc,
-                                JSValueConst *argv, int magic) {
+static JSValue js_console_print(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv,
+                                int magic) {
     ncsl__js_call_state *st = JS_GetContextOpaque(ctx);
     JSValue ret = JS_UNDEFINED;
     ncsl_buf msg;

@@ -45,35 +45,35 @@ void ncsl__js_bc_cache_put(ncsl__js_bc_cache *c, const uint8_t hash[32], const u
 /* The runtime handle (js.h). Its address is the JSRuntime's allocator opaque and runtime opaque,
  * so it stays fixed while JSRuntimes are recycled under it. */
 struct ncsl_js_runtime {
-    JSRuntime *rt;            /* owned; NULL after a failed recycle (re-created on next call) */
-    JSContext *compile_ctx;   /* owned; compile-only context, never runs code */
-    uint8_t *main_bc;         /* malloc'd bytecode of the script `main` (looks the binding up) */
+    JSRuntime *rt;          /* owned; NULL after a failed recycle (re-created on next call) */
+    JSContext *compile_ctx; /* owned; compile-only context, never runs code */
+    uint8_t *main_bc;       /* malloc'd bytecode of the script `main` (looks the binding up) */
     size_t main_bc_len;
     uint64_t recycle_count;
     ncsl__js_bc_cache bc_cache; /* survives recycling: bytecode is not tied to a JSRuntime */
-    size_t baseline_bytes;    /* heap right after creation: recycle when a call leaves more */
+    size_t baseline_bytes;      /* heap right after creation: recycle when a call leaves more */
     /* allocator accounting (bytes as reported by malloc_usable_size) */
     size_t used_bytes;
     size_t peak_bytes;
-    size_t limit_bytes;       /* 0 = no limit (outside calls) */
-    size_t call_start_bytes;  /* used_bytes when the call started: the limit counts from here,
-                               * so garbage left by earlier calls (collected lazily) is not
-                               * charged to this one */
-    bool oom_hit;             /* the allocator refused an allocation during this call */
+    size_t limit_bytes;      /* 0 = no limit (outside calls) */
+    size_t call_start_bytes; /* used_bytes when the call started: the limit counts from here,
+                              * so garbage left by earlier calls (collected lazily) is not
+                              * charged to this one */
+    bool oom_hit;            /* the allocator refused an allocation during this call */
     /* deadline, read by the interrupt handler */
-    uint64_t deadline_ns;     /* 0 = none */
-    uint32_t alloc_polls;     /* allocations counted between deadline checks */
+    uint64_t deadline_ns;         /* 0 = none */
+    uint32_t alloc_polls;         /* allocations counted between deadline checks */
     size_t interrupt_grace_bytes; /* allocations allowed past the deadline (see allocator) */
-    bool timed_out;           /* sticky for the call: every later poll interrupts again */
+    bool timed_out;               /* sticky for the call: every later poll interrupts again */
 };
 
 /* Per-call state, reachable from the call context's opaque (JS_GetContextOpaque). */
 typedef struct ncsl__js_call_state {
-    ncsl_buf logs;          /* JSON array body being built: {"level":..,"message":..},... */
-    size_t log_entries;     /* entries in `logs` */
-    size_t log_bytes;       /* message bytes (+1 per entry) counted against max_log_bytes */
-    size_t log_max_bytes;   /* the call's limit */
-    uint64_t logs_dropped;  /* message bytes dropped once the limit was reached */
+    ncsl_buf logs;         /* JSON array body being built: {"level":..,"message":..},... */
+    size_t log_entries;    /* entries in `logs` */
+    size_t log_bytes;      /* message bytes (+1 per entry) counted against max_log_bytes */
+    size_t log_max_bytes;  /* the call's limit */
+    uint64_t logs_dropped; /* message bytes dropped once the limit was reached */
     bool logs_truncated;
 } ncsl__js_call_state;
 
@@ -83,8 +83,7 @@ int ncsl_js_console_init(JSContext *ctx, JSValue global);
 
 /* Adds the frozen `SECRETS` object to `global`. `secrets` is borrowed; values are copied into
  * JS strings. Returns 0 or -1 with a pending JS exception. */
-int ncsl_js_secrets_init(JSContext *ctx, JSValue global, const ncsl_secret *secrets,
-                         size_t count);
+int ncsl_js_secrets_init(JSContext *ctx, JSValue global, const ncsl_secret *secrets, size_t count);
 
 /*
  * Converts any JS value to display text for logs and error messages, without trusting it:

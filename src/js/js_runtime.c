@@ -464,12 +464,11 @@ static ncsl_status fail_syntax(js_call *c) {
 /* ------------------------------------------------------------------------- call */
 static int add_intrinsics(JSContext *ctx) {
     /* no Eval (see top), no Performance (a high-resolution timer helps timing attacks) */
-    if (JS_AddIntrinsicBaseObjects(ctx) || JS_AddIntrinsicDate(ctx) ||
-        JS_AddIntrinsicRegExp(ctx) || JS_AddIntrinsicJSON(ctx) || JS_AddIntrinsicProxy(ctx) ||
-        JS_AddIntrinsicMapSet(ctx) || JS_AddIntrinsicTypedArrays(ctx) ||
-        JS_AddIntrinsicPromise(ctx) || JS_AddIntrinsicBigInt(ctx) ||
-        JS_AddIntrinsicWeakRef(ctx) || JS_AddIntrinsicDOMException(ctx) ||
-        JS_AddIntrinsicAToB(ctx)) {
+    if (JS_AddIntrinsicBaseObjects(ctx) || JS_AddIntrinsicDate(ctx) || JS_AddIntrinsicRegExp(ctx) ||
+        JS_AddIntrinsicJSON(ctx) || JS_AddIntrinsicProxy(ctx) || JS_AddIntrinsicMapSet(ctx) ||
+        JS_AddIntrinsicTypedArrays(ctx) || JS_AddIntrinsicPromise(ctx) ||
+        JS_AddIntrinsicBigInt(ctx) || JS_AddIntrinsicWeakRef(ctx) ||
+        JS_AddIntrinsicDOMException(ctx) || JS_AddIntrinsicAToB(ctx)) {
         return -1;
     }
     JS_AddIntrinsicRegExpCompiler(ctx);
@@ -673,8 +672,8 @@ static ncsl_status run_in_context(js_call *c, const ncsl_js_call *call, const ui
     st = serialize_result(c, value);
 out:
     /* a limit broken and caught by user code still decides the outcome */
-    if ((c->js->timed_out || c->js->oom_hit) && st != NCSL_E_JS_TIMEOUT &&
-        st != NCSL_E_JS_MEMORY && st != NCSL_E_NOMEM) {
+    if ((c->js->timed_out || c->js->oom_hit) && st != NCSL_E_JS_TIMEOUT && st != NCSL_E_JS_MEMORY &&
+        st != NCSL_E_NOMEM) {
         free(c->out->result_json);
         c->out->result_json = NULL;
         c->out->result_len = 0;

@@ -3,8 +3,7 @@
 
 #include "js_int.h"
 
-int ncsl_js_secrets_init(JSContext *ctx, JSValue global, const ncsl_secret *secrets,
-                         size_t count) {
+int ncsl_js_secrets_init(JSContext *ctx, JSValue global, const ncsl_secret *secrets, size_t count) {
     JSValue obj = JS_NewObject(ctx);
     if (JS_IsException(obj)) {
         return -1;
@@ -26,6 +25,5 @@ int ncsl_js_secrets_init(JSContext *ctx, JSValue global, const ncsl_secret *secr
         return -1;
     }
     /* not writable, not configurable: `SECRETS = x` cannot replace it either */
-    return JS_DefinePropertyValueStr(ctx, global, "SECRETS", obj, JS_PROP_ENUMERABLE) < 0 ? -1
-                                                                                        : 0;
+    return JS_DefinePropertyValueStr(ctx, global, "SECRETS", obj, JS_PROP_ENUMERABLE) < 0 ? -1 : 0;
 }

@@ -2,6 +2,8 @@
  * `ncsl`: the entry point and the subcommand table. New subcommands (attest, verify, seal,
  * check, occlum...) are one row in g_commands plus one cmd_<name>.c file.
  */
+#include "cli.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,7 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "common/common.h"
 
 static const ncsl_cli_cmd g_commands[] = {

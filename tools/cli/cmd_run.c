@@ -13,10 +13,11 @@
  * code is ever printed by this command, except what the function itself writes to its console.
  */
 #include <errno.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "cli.h"
 #include "config/config.h"
@@ -40,30 +41,31 @@ typedef struct run_opts {
 } run_opts;
 
 static void run_usage(FILE *f) {
-    fprintf(f,
-            "usage: ncsl run [options] FILE.js\n"
-            "\n"
-            "Runs main(input) of FILE.js ('-' reads the code from stdin) once in a fresh sandbox and\n"
-            "prints its result as JSON on stdout. Console output goes to stderr, one line each,\n"
-            "prefixed by its level.\n"
-            "\n"
-            "options:\n"
-            "  --input JSON          the input passed to main (any JSON value; default null)\n"
-            "  --input-file FILE     read the input JSON from FILE ('-' = stdin)\n"
-            "  --secrets JSON        a JSON object of name -> string, the global SECRETS\n"
-            "  --secrets-file FILE   read the secrets object from FILE (keeps them out of ps)\n"
-            "  --timeout-ms N        wall-clock limit, 1..86400000 ms (default 5000)\n"
-            "  --memory-mb N         JS heap limit, 1..65536 MiB (default 512)\n"
-            "  --config FILE         NCSL configuration file (its JavaScript section sets limits)\n"
-            "  --json                print the whole result object: {result, logs, executionId,\n"
-            "                        executionTimeMs, memoryUsedBytes}\n"
-            "  -q, --quiet           do not print the function's console output\n"
-            "  --log-level LEVEL     library log level: error, warn (default), info, debug\n"
-            "  -h, --help            show this help and exit\n"
-            "\n"
-            "Exit status: 0 the function succeeded; 1 it failed (stderr: 'error: CODE: message',\n"
-            "CODE one of EXECUTION_ERROR, TIMEOUT, MEMORY_LIMIT, STACK_OVERFLOW, OUTPUT_TOO_LARGE,\n"
-            "SYNTAX_ERROR, VALIDATION_ERROR...); 2 bad usage.\n");
+    fprintf(
+        f,
+        "usage: ncsl run [options] FILE.js\n"
+        "\n"
+        "Runs main(input) of FILE.js ('-' reads the code from stdin) once in a fresh sandbox and\n"
+        "prints its result as JSON on stdout. Console output goes to stderr, one line each,\n"
+        "prefixed by its level.\n"
+        "\n"
+        "options:\n"
+        "  --input JSON          the input passed to main (any JSON value; default null)\n"
+        "  --input-file FILE     read the input JSON from FILE ('-' = stdin)\n"
+        "  --secrets JSON        a JSON object of name -> string, the global SECRETS\n"
+        "  --secrets-file FILE   read the secrets object from FILE (keeps them out of ps)\n"
+        "  --timeout-ms N        wall-clock limit, 1..86400000 ms (default 5000)\n"
+        "  --memory-mb N         JS heap limit, 1..65536 MiB (default 512)\n"
+        "  --config FILE         NCSL configuration file (its JavaScript section sets limits)\n"
+        "  --json                print the whole result object: {result, logs, executionId,\n"
+        "                        executionTimeMs, memoryUsedBytes}\n"
+        "  -q, --quiet           do not print the function's console output\n"
+        "  --log-level LEVEL     library log level: error, warn (default), info, debug\n"
+        "  -h, --help            show this help and exit\n"
+        "\n"
+        "Exit status: 0 the function succeeded; 1 it failed (stderr: 'error: CODE: message',\n"
+        "CODE one of EXECUTION_ERROR, TIMEOUT, MEMORY_LIMIT, STACK_OVERFLOW, OUTPUT_TOO_LARGE,\n"
+        "SYNTAX_ERROR, VALIDATION_ERROR...); 2 bad usage.\n");
 }
 
 /* Matches "--name VALUE" and "--name=VALUE". Advances *i past the value. Returns 1 when the
@@ -306,8 +308,7 @@ static void print_json_result(const ncsl_result *r) {
     uint64_t us = ncsl_result_execution_time_us(r);
     printf(",\"executionId\":\"%s\",\"executionTimeMs\":%llu.%03llu,\"memoryUsedBytes\":%llu}\n",
            ncsl_result_execution_id(r), (unsigned long long)(us / 1000),
-           (unsigned long long)(us % 1000),
-           (unsigned long long)ncsl_result_memory_used_bytes(r));
+           (unsigned long long)(us % 1000), (unsigned long long)ncsl_result_memory_used_bytes(r));
 }
 
 /* Builds the engine options: defaults, the config file, the environment, the flags. */
@@ -315,8 +316,8 @@ static int load_config(const run_opts *o, ncsl_config *cfg) {
     ncsl_err err = {0};
     ncsl_config_defaults(cfg);
     if (o->config_file && ncsl_config_load_file(cfg, o->config_file, &err) != NCSL_OK) {
-        ncsl_cli_errorf("--config %s: %s%s%s", o->config_file, err.field,
-                        err.field[0] ? ": " : "", err.message);
+        ncsl_cli_errorf("--config %s: %s%s%s", o->config_file, err.field, err.field[0] ? ": " : "",
+                        err.message);
         return -1;
     }
     ncsl_config_apply_env(cfg, NULL);
@@ -387,8 +388,8 @@ int ncsl_cli_cmd_run(int argc, char **argv) {
         const char *text = o.secrets_arg;
         const char *what = o.secrets_arg ? "--secrets" : "--secrets-file";
         if (o.secrets_file) {
-            secrets_buf = read_or_complain("--secrets-file", o.secrets_file, SECRETS_FILE_MAX,
-                                           &secrets_len);
+            secrets_buf =
+                read_or_complain("--secrets-file", o.secrets_file, SECRETS_FILE_MAX, &secrets_len);
             if (!secrets_buf) {
                 goto out;
             }
@@ -408,8 +409,8 @@ int ncsl_cli_cmd_run(int argc, char **argv) {
     }
 
     if (o.input_file) {
-        input_buf = read_or_complain("--input-file", o.input_file, cfg->js.max_input_bytes,
-                                     &input_len);
+        input_buf =
+            read_or_complain("--input-file", o.input_file, cfg->js.max_input_bytes, &input_len);
         if (!input_buf) {
             goto out;
         }

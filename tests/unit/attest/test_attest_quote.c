@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include <cmocka.h>
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -24,6 +23,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+
+#include <cmocka.h>
 
 #include "attest/attest.h"
 
@@ -216,8 +217,7 @@ static int group_setup(void **state) {
     json_error_t jerr;
     g_expected = json_load_file(NCSL_SGX_TESTDATA "/expected.json", 0, &jerr);
     if (!g_expected) {
-        fprintf(stderr, "FATAL: cannot read %s/expected.json: %s\n", NCSL_SGX_TESTDATA,
-                jerr.text);
+        fprintf(stderr, "FATAL: cannot read %s/expected.json: %s\n", NCSL_SGX_TESTDATA, jerr.text);
         return -1;
     }
     const char *key;
@@ -286,8 +286,8 @@ static void test_embedded_root_is_intel_root(void **state) {
 static void test_genuine_quotes_verify(void **state) {
     (void)state;
     size_t legacy_len = 0;
-    uint8_t *legacy = read_file(NCSL_SGX_TESTDATA "/intel-sgx-root-ca-legacy-2033.pem",
-                                &legacy_len);
+    uint8_t *legacy =
+        read_file(NCSL_SGX_TESTDATA "/intel-sgx-root-ca-legacy-2033.pem", &legacy_len);
     assert_non_null(legacy);
     char *legacy_pem = calloc(1, legacy_len + 1);
     assert_non_null(legacy_pem);
@@ -313,8 +313,7 @@ static void test_genuine_quotes_verify(void **state) {
                          json_integer_value(json_object_get(e, "qe_auth_data_len")));
         assert_int_equal(q.cert_data_type,
                          json_integer_value(json_object_get(e, "cert_data_type")));
-        assert_int_equal(q.pem_chain_len,
-                         json_integer_value(json_object_get(e, "cert_data_size")));
+        assert_int_equal(q.pem_chain_len, json_integer_value(json_object_get(e, "cert_data_size")));
         assert_hex_field(q.qe_vendor_id, 16, e, "qe_vendor_id");
         assert_hex_field(q.report.cpu_svn, 16, e, "cpusvn");
         assert_hex_field(q.report.attributes, 16, e, "attributes");
@@ -351,9 +350,9 @@ static void test_genuine_quotes_verify(void **state) {
         assert_hex_field(v.fmspc, 6, e, "fmspc");
 
         size_t rlen = 0;
-        assert_int_equal(verify_at(qc->data, qc->len, g_t_fixed,
-                                   ncsl_attest_intel_root_ca_pem(&rlen), &v),
-                         NCSL_OK);
+        assert_int_equal(
+            verify_at(qc->data, qc->len, g_t_fixed, ncsl_attest_intel_root_ca_pem(&rlen), &v),
+            NCSL_OK);
         /* The 2033 issue of the root has the same key and subject: also a valid pin. */
         assert_int_equal(verify_at(qc->data, qc->len, g_t_fixed, legacy_pem, &v), NCSL_OK);
         /* NULL options: defaults (built-in root, now). Must not crash; the leaves are valid
@@ -393,10 +392,10 @@ static void test_time_bounds(void **state) {
         if (!qc->genuine) {
             continue;
         }
-        int64_t nb = parse_openssl_time(json_string_value(json_object_get(qc->exp,
-                                                                          "pck_not_before")));
-        int64_t na = parse_openssl_time(json_string_value(json_object_get(qc->exp,
-                                                                          "pck_not_after")));
+        int64_t nb =
+            parse_openssl_time(json_string_value(json_object_get(qc->exp, "pck_not_before")));
+        int64_t na =
+            parse_openssl_time(json_string_value(json_object_get(qc->exp, "pck_not_after")));
         /* Cross-check expected.json with the leaf certificate itself. */
         ncsl_sgx_quote q;
         ncsl_err err;
@@ -440,8 +439,8 @@ static bool flip_rejected(const quote_case *qc, size_t pos, unsigned bit, size_t
     bool same_der = false;
     if (!rejected && pos >= pem_off) {
         size_t pem_len = qc->len - pem_off;
-        same_der = same_ders((const char *)qc->data + pem_off, pem_len,
-                             (const char *)m + pem_off, pem_len);
+        same_der = same_ders((const char *)qc->data + pem_off, pem_len, (const char *)m + pem_off,
+                             pem_len);
         print_message("    still valid, same DER: %s PEM byte %zu of %zu, 0x%02x -> 0x%02x\n",
                       qc->name, pos - pem_off, pem_len, qc->data[pos], m[pos]);
     }
@@ -503,8 +502,8 @@ static void test_bit_flips(void **state) {
             for (size_t k = 0; k < rg->len; k += step) {
                 total++;
                 per_region[r]++;
-                rejected += flip_rejected(qc, rg->off + k, (unsigned)((k + r) % 8), pem_off,
-                                          &still_valid);
+                rejected +=
+                    flip_rejected(qc, rg->off + k, (unsigned)((k + r) % 8), pem_off, &still_valid);
             }
         }
         /* Inside the base64 body of the leaf: replace characters with other base64 letters,
@@ -585,8 +584,7 @@ static void test_truncations_and_lengths(void **state) {
         ncsl_sgx_quote q;
         assert_int_equal(ncsl_attest_quote_parse(qc->data, qc->len, &q, NULL), NCSL_OK);
         size_t ctype = 1014 + q.qe_auth_data_len;
-        static const uint32_t u32s[] = {0, 1, 0x7fffffffu, 0x80000000u, 0xffffffffu,
-                                        0xfffffffcu};
+        static const uint32_t u32s[] = {0, 1, 0x7fffffffu, 0x80000000u, 0xffffffffu, 0xfffffffcu};
         for (size_t k = 0; k < ARRAY_LEN(u32s); k++) {
             m = dup_exact(qc->data, qc->len);
             memcpy(m + 432, &u32s[k], 4);
@@ -753,8 +751,8 @@ static void test_forged_roots(void **state) {
     EVP_PKEY *fake_inter_key = new_p256();
     EVP_PKEY *fake_leaf_key = new_p256();
     EVP_PKEY *att_key = new_p256();
-    X509 *fake_inter = make_cert(X509_get_subject_name(inter), fake_inter_key, root_name,
-                                 fake_root_key, true, 2);
+    X509 *fake_inter =
+        make_cert(X509_get_subject_name(inter), fake_inter_key, root_name, fake_root_key, true, 2);
     X509 *fake_leaf = make_cert(X509_get_subject_name(leaf), fake_leaf_key,
                                 X509_get_subject_name(inter), fake_inter_key, false, 3);
     out = BIO_new(BIO_s_mem());

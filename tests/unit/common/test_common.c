@@ -26,11 +26,11 @@ static void test_json_escape(void **state) {
         {"\n\r\t\b\f", 5, "\"\\n\\r\\t\\b\\f\""},
         {"\x01\x1f", 2, "\"\\u0001\\u001f\""},
         {"a\0b", 3, "\"a\\u0000b\""},
-        {"\xc3\xa9", 2, "\"\xc3\xa9\""},                   /* valid 2-byte UTF-8 kept */
-        {"\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\""},   /* valid 4-byte kept */
-        {"\xff", 1, "\"\xef\xbf\xbd\""},                   /* invalid byte -> U+FFFD */
-        {"\xc3", 1, "\"\xef\xbf\xbd\""},                   /* truncated sequence */
-        {"\xc0\xaf", 2, "\"\xef\xbf\xbd\xef\xbf\xbd\""},   /* overlong */
+        {"\xc3\xa9", 2, "\"\xc3\xa9\""},                 /* valid 2-byte UTF-8 kept */
+        {"\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\""}, /* valid 4-byte kept */
+        {"\xff", 1, "\"\xef\xbf\xbd\""},                 /* invalid byte -> U+FFFD */
+        {"\xc3", 1, "\"\xef\xbf\xbd\""},                 /* truncated sequence */
+        {"\xc0\xaf", 2, "\"\xef\xbf\xbd\xef\xbf\xbd\""}, /* overlong */
         {"\xed\xa0\x80", 3, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* surrogate */
     };
     for (size_t i = 0; i < NCSL_ARRAY_LEN(cases); i++) {
@@ -151,9 +151,9 @@ static void test_log_lines_are_json(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_escape),       cmocka_unit_test(test_buf_limit_and_growth),
-        cmocka_unit_test(test_status_table),      cmocka_unit_test(test_uuid_and_time),
-        cmocka_unit_test(test_err_and_levels),    cmocka_unit_test(test_log_lines_are_json),
+        cmocka_unit_test(test_json_escape),    cmocka_unit_test(test_buf_limit_and_growth),
+        cmocka_unit_test(test_status_table),   cmocka_unit_test(test_uuid_and_time),
+        cmocka_unit_test(test_err_and_levels), cmocka_unit_test(test_log_lines_are_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

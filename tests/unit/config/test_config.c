@@ -132,8 +132,7 @@ static void test_errors_name_the_key(void **state) {
         {"{\"JavaScript\":{\"TimeoutMs\":true}}", "JavaScript.TimeoutMs", "positive integer"},
         {"{\"JavaScript\":{\"MaxStackKB\":null}}", "JavaScript.MaxStackKB", "positive integer"},
         {"{\"JavaScript\":{\"MaxOutputBytes\":[]}}", "JavaScript.MaxOutputBytes", "integer"},
-        {"{\"JavaScript\":{\"MaxLogBytes\":-1}}", "JavaScript.MaxLogBytes",
-         "positive integer"},
+        {"{\"JavaScript\":{\"MaxLogBytes\":-1}}", "JavaScript.MaxLogBytes", "positive integer"},
         {"{\"JavaScript\":{\"MaxLogBytes\":0}}", "JavaScript.MaxLogBytes", "positive integer"},
         {"{\"JavaScript\":{\"MaxCodeBytes\":\"x\"}}", "JavaScript.MaxCodeBytes", "integer"},
         {"{\"JavaScript\":{\"MaxInputBytes\":{}}}", "JavaScript.MaxInputBytes", "integer"},
@@ -148,8 +147,7 @@ static void test_errors_name_the_key(void **state) {
         {"{\"Server\":{\"ConnectionLimit\":\"many\"}}", "Server.ConnectionLimit", "integer"},
         {"{\"Server\":{\"ConnectionTimeoutSeconds\":0}}", "Server.ConnectionTimeoutSeconds",
          "positive"},
-        {"{\"Server\":{\"ShutdownGraceSeconds\":99999}}", "Server.ShutdownGraceSeconds",
-         "between"},
+        {"{\"Server\":{\"ShutdownGraceSeconds\":99999}}", "Server.ShutdownGraceSeconds", "between"},
         {"{\"Server\":{\"LogLevel\":\"loud\"}}", "Server.LogLevel", "expected one of"},
         {"{\"Tee\":{\"Type\":\"SGX\"}}", "Tee.Type", "expected one of"},
         {"{\"Tee\":{\"Type\":1}}", "Tee.Type", "expected one of"},
@@ -363,20 +361,18 @@ static void test_max_threads(void **state) {
 
     /* both explicit and too many: error */
     ncsl_config_defaults(&cfg);
-    assert_int_equal(load(&cfg,
-                          "{\"Server\":{\"HttpThreads\":20},\"JavaScript\":{\"Workers\":12}}",
-                          &err),
-                     NCSL_OK);
+    assert_int_equal(
+        load(&cfg, "{\"Server\":{\"HttpThreads\":20},\"JavaScript\":{\"Workers\":12}}", &err),
+        NCSL_OK);
     assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_E_CONFIG);
     assert_string_equal(err.field, "Tee.Occlum.MaxThreads");
     assert_non_null(strstr(err.message, "33"));
 
     /* both explicit and exactly fitting: 20 + 11 + 1 = 32 */
     ncsl_config_defaults(&cfg);
-    assert_int_equal(load(&cfg,
-                          "{\"Server\":{\"HttpThreads\":20},\"JavaScript\":{\"Workers\":11}}",
-                          &err),
-                     NCSL_OK);
+    assert_int_equal(
+        load(&cfg, "{\"Server\":{\"HttpThreads\":20},\"JavaScript\":{\"Workers\":11}}", &err),
+        NCSL_OK);
     assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
     assert_int_equal(cfg.server.http_threads, 20);
     assert_int_equal(cfg.js.workers, 11);

@@ -74,8 +74,8 @@ static void seal_ok(const uint8_t *root, size_t root_len, ncsl_seal_policy polic
                     const char *label, const uint8_t *plain, size_t plain_len, uint8_t **blob,
                     size_t *blob_len) {
     ncsl_err err;
-    ncsl_status st = ncsl_seal(root, root_len, policy, label, plain, plain_len, blob, blob_len,
-                               &err);
+    ncsl_status st =
+        ncsl_seal(root, root_len, policy, label, plain, plain_len, blob, blob_len, &err);
     if (st != NCSL_OK) {
         fail_msg("seal failed: %d %s", (int)st, err.message);
     }
@@ -99,8 +99,7 @@ static void test_sha256_vectors(void **state) {
     };
     for (size_t i = 0; i < NCSL_ARRAY_LEN(cases); i++) {
         uint8_t d[NCSL_CRYPTO_SHA256_SIZE];
-        assert_int_equal(ncsl_crypto_sha256(cases[i].msg, strlen(cases[i].msg), d, NULL),
-                         NCSL_OK);
+        assert_int_equal(ncsl_crypto_sha256(cases[i].msg, strlen(cases[i].msg), d, NULL), NCSL_OK);
         assert_hex_equal(d, sizeof(d), cases[i].digest);
     }
     uint8_t d[NCSL_CRYPTO_SHA256_SIZE];
@@ -124,9 +123,9 @@ static void test_hkdf_rfc5869(void **state) {
     assert_string_equal(hex, "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
                              "34007208d5b887185865");
     /* RFC 5869 A.3 (test case 3): no salt, no info -- the form the seal key uses for salt. */
-    assert_int_equal(ncsl_crypto_hkdf_sha256(ikm, sizeof(ikm), NULL, 0, NULL, 0, okm,
-                                             sizeof(okm), NULL),
-                     NCSL_OK);
+    assert_int_equal(
+        ncsl_crypto_hkdf_sha256(ikm, sizeof(ikm), NULL, 0, NULL, 0, okm, sizeof(okm), NULL),
+        NCSL_OK);
     assert_int_equal(ncsl_crypto_hex_encode(okm, sizeof(okm), hex, sizeof(hex), NULL), NCSL_OK);
     assert_string_equal(hex, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
                              "9d201395faa4b61a96c8");
@@ -183,25 +182,26 @@ static void test_hex(void **state) {
         size_t len;
         const char *field;
     } bad[] = {
-        {"abc", 3, "hex"},         /* odd length */
-        {"0", 1, "hex"},           /* odd length */
-        {"0g", 2, "hex"},          /* non-hex */
-        {"g0", 2, "hex"},          /* non-hex, first nibble */
-        {"0x00", 4, "hex"},        /* prefix */
-        {"00 11", 5, "hex"},       /* whitespace (and odd) */
-        {"00 1", 4, "hex"},        /* whitespace */
-        {"0011\n", 5, "hex"},      /* trailing newline */
-        {"00\0" "1", 4, "hex"},    /* NUL inside the given length */
-        {"-1", 2, "hex"},          /* sign */
-        {"\xc3\xa9", 2, "hex"},    /* non-ASCII */
+        {"abc", 3, "hex"},    /* odd length */
+        {"0", 1, "hex"},      /* odd length */
+        {"0g", 2, "hex"},     /* non-hex */
+        {"g0", 2, "hex"},     /* non-hex, first nibble */
+        {"0x00", 4, "hex"},   /* prefix */
+        {"00 11", 5, "hex"},  /* whitespace (and odd) */
+        {"00 1", 4, "hex"},   /* whitespace */
+        {"0011\n", 5, "hex"}, /* trailing newline */
+        {"00\0"
+         "1",
+         4, "hex"},                        /* NUL inside the given length */
+        {"-1", 2, "hex"},                  /* sign */
+        {"\xc3\xa9", 2, "hex"},            /* non-ASCII */
         {"001122334455667788", 18, "out"}, /* 9 bytes into 8 */
     };
     for (size_t i = 0; i < NCSL_ARRAY_LEN(bad); i++) {
         memset(out, 0xAA, sizeof(out));
         n = 99;
         ncsl_err_clear(&err);
-        ncsl_status st = ncsl_crypto_hex_decode(bad[i].hex, bad[i].len, out, sizeof(out), &n,
-                                                &err);
+        ncsl_status st = ncsl_crypto_hex_decode(bad[i].hex, bad[i].len, out, sizeof(out), &n, &err);
         if (st != NCSL_E_INVALID_ARG || n != 0 || strcmp(err.field, bad[i].field) != 0) {
             fail_msg("bad hex case %zu: st=%d n=%zu field=%s", i, (int)st, n, err.field);
         }
@@ -267,9 +267,8 @@ static void test_unseal_known_blob(void **state) {
     uint8_t *plain = NULL;
     size_t plain_len = 0;
     ncsl_err err;
-    assert_int_equal(ncsl_unseal(root, sizeof(root), LABEL, blob, blob_len, &plain, &plain_len,
-                                 &err),
-                     NCSL_OK);
+    assert_int_equal(
+        ncsl_unseal(root, sizeof(root), LABEL, blob, blob_len, &plain, &plain_len, &err), NCSL_OK);
     assert_int_equal(plain_len, 19);
     assert_string_equal((const char *)plain, "hello, sealed world");
     ncsl_unseal_free(plain, plain_len);
@@ -298,8 +297,8 @@ static void test_roundtrip_sizes(void **state) {
                 uint8_t *blob = NULL, *plain = NULL;
                 size_t blob_len = 0, plain_len = 99;
                 ncsl_err err;
-                seal_ok(root, root_lens[r], policies[p], LABEL, sizes[s] ? data : NULL,
-                        sizes[s], &blob, &blob_len);
+                seal_ok(root, root_lens[r], policies[p], LABEL, sizes[s] ? data : NULL, sizes[s],
+                        &blob, &blob_len);
                 assert_memory_equal(blob, "NCSLSEAL", 8);
                 assert_int_equal(blob[8], 1);
                 assert_int_equal(blob[9], (uint8_t)policies[p]);
@@ -339,8 +338,7 @@ static void test_nonce_is_fresh(void **state) {
     seal_ok(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, LABEL, msg, sizeof(msg), &b, &b_len);
     assert_int_equal(a_len, b_len);
     assert_memory_equal(a, b, NCSL_SEAL_OFF_NONCE); /* same header up to the nonce */
-    assert_memory_not_equal(a + NCSL_SEAL_OFF_NONCE, b + NCSL_SEAL_OFF_NONCE,
-                            NCSL_SEAL_NONCE_SIZE);
+    assert_memory_not_equal(a + NCSL_SEAL_OFF_NONCE, b + NCSL_SEAL_OFF_NONCE, NCSL_SEAL_NONCE_SIZE);
     assert_memory_not_equal(a + NCSL_SEAL_OFF_CIPHERTEXT, b + NCSL_SEAL_OFF_CIPHERTEXT,
                             a_len - NCSL_SEAL_OFF_CIPHERTEXT);
     ncsl_seal_blob_free(a);
@@ -382,8 +380,8 @@ static void test_every_bit_flip_fails(void **state) {
         for (int pol = NCSL_SEAL_POLICY_MRENCLAVE; pol <= NCSL_SEAL_POLICY_MRSIGNER; pol++) {
             uint8_t *blob = NULL;
             size_t blob_len = 0;
-            seal_ok(root, 32, (ncsl_seal_policy)pol, LABEL, (const uint8_t *)"top-secret",
-                    sizes[s], &blob, &blob_len);
+            seal_ok(root, 32, (ncsl_seal_policy)pol, LABEL, (const uint8_t *)"top-secret", sizes[s],
+                    &blob, &blob_len);
             /* An exact-size heap copy, so the sanitizer sees any read past the end. */
             uint8_t *copy = malloc(blob_len);
             assert_non_null(copy);
@@ -451,11 +449,11 @@ static void test_moved_or_foreign_blob_fails(void **state) {
             &blob_len);
 
     static const char *const labels[] = {
-        "secret/bob/api-key",      /* another user's record */
-        "secret/alice/api-key2",   /* a longer name */
-        "secret/alice/api-ke",     /* a prefix */
-        "secret/alice/API-KEY",    /* case matters */
-        "",                        /* no label */
+        "secret/bob/api-key",    /* another user's record */
+        "secret/alice/api-key2", /* a longer name */
+        "secret/alice/api-ke",   /* a prefix */
+        "secret/alice/API-KEY",  /* case matters */
+        "",                      /* no label */
     };
     for (size_t i = 0; i < NCSL_ARRAY_LEN(labels); i++) {
         expect_unseal_fails(root, 32, labels[i], blob, blob_len, NCSL_E_SEAL_INTEGRITY, "blob",
@@ -464,9 +462,9 @@ static void test_moved_or_foreign_blob_fails(void **state) {
     ncsl_err err;
     uint8_t *plain = NULL;
     size_t plain_len = 0;
-    assert_int_equal(ncsl_unseal(root, 32, "secret/bob/api-key", blob, blob_len, &plain,
-                                 &plain_len, &err),
-                     NCSL_E_SEAL_INTEGRITY);
+    assert_int_equal(
+        ncsl_unseal(root, 32, "secret/bob/api-key", blob, blob_len, &plain, &plain_len, &err),
+        NCSL_E_SEAL_INTEGRITY);
     assert_string_equal(err.message, "sealed blob failed authentication (tampered, moved to "
                                      "another record, or sealed by another installation)");
 
@@ -580,15 +578,14 @@ static void test_limits_and_arguments(void **state) {
     char label[NCSL_SEAL_MAX_LABEL + 2];
     memset(label, 'x', sizeof(label) - 1);
     label[sizeof(label) - 1] = '\0';
-    assert_int_equal(ncsl_seal(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, label, (const uint8_t *)"a",
-                               1, &blob, &blob_len, &err),
+    assert_int_equal(ncsl_seal(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, label, (const uint8_t *)"a", 1,
+                               &blob, &blob_len, &err),
                      NCSL_E_INVALID_ARG);
     assert_null(blob);
     assert_int_equal(blob_len, 0);
     assert_string_equal(err.field, "aad_label");
     label[NCSL_SEAL_MAX_LABEL] = '\0';
-    seal_ok(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, label, (const uint8_t *)"a", 1, &blob,
-            &blob_len);
+    seal_ok(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, label, (const uint8_t *)"a", 1, &blob, &blob_len);
     uint8_t *plain = NULL;
     size_t plain_len = 0;
     assert_int_equal(ncsl_unseal(root, 32, label, blob, blob_len, &plain, &plain_len, &err),
@@ -601,24 +598,23 @@ static void test_limits_and_arguments(void **state) {
 
     /* Other bad arguments. */
     blob = SENTINEL;
-    assert_int_equal(ncsl_seal(root, 32, (ncsl_seal_policy)3, LABEL, (const uint8_t *)"a", 1,
-                               &blob, &blob_len, &err),
+    assert_int_equal(ncsl_seal(root, 32, (ncsl_seal_policy)3, LABEL, (const uint8_t *)"a", 1, &blob,
+                               &blob_len, &err),
                      NCSL_E_INVALID_ARG);
     assert_null(blob);
     assert_string_equal(err.field, "policy");
-    assert_int_equal(ncsl_seal(root, 20, NCSL_SEAL_POLICY_MRENCLAVE, LABEL, (const uint8_t *)"a",
-                               1, &blob, &blob_len, &err),
+    assert_int_equal(ncsl_seal(root, 20, NCSL_SEAL_POLICY_MRENCLAVE, LABEL, (const uint8_t *)"a", 1,
+                               &blob, &blob_len, &err),
                      NCSL_E_INVALID_ARG);
     assert_string_equal(err.field, "root_key");
-    assert_int_equal(ncsl_seal(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, LABEL, NULL, 1, &blob,
-                               &blob_len, &err),
-                     NCSL_E_INVALID_ARG);
+    assert_int_equal(
+        ncsl_seal(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, LABEL, NULL, 1, &blob, &blob_len, &err),
+        NCSL_E_INVALID_ARG);
     assert_string_equal(err.field, "plain");
-    assert_int_equal(ncsl_seal(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, LABEL, NULL, 0, NULL,
-                               &blob_len, &err),
-                     NCSL_E_INVALID_ARG);
-    assert_int_equal(ncsl_unseal(root, 32, LABEL, (const uint8_t *)"x", 1, NULL, &plain_len,
-                                 &err),
+    assert_int_equal(
+        ncsl_seal(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, LABEL, NULL, 0, NULL, &blob_len, &err),
+        NCSL_E_INVALID_ARG);
+    assert_int_equal(ncsl_unseal(root, 32, LABEL, (const uint8_t *)"x", 1, NULL, &plain_len, &err),
                      NCSL_E_INVALID_ARG);
 
     /* Plaintext: exactly the limit works, one byte more is refused before any work. */

@@ -65,8 +65,8 @@ static void test_seed_call(void **state) {
     ncsl_engine *e = engine_new(2, 8, 2000);
     ncsl_result *r = NULL;
     ncsl_err err;
-    assert_int_equal(ncsl_execute_javascript(e, CANONICAL, "{ \"value\": 42 }", "{}", "test-function",
-                                             "test-user", &r, &err),
+    assert_int_equal(ncsl_execute_javascript(e, CANONICAL, "{ \"value\": 42 }", "{}",
+                                             "test-function", "test-user", &r, &err),
                      NCSL_OK);
     size_t len = 0;
     assert_string_equal(ncsl_result_json(r, &len), "{\"result\":84}");
@@ -248,14 +248,10 @@ static void test_per_call_limits_clamped(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_seed_call),
-        cmocka_unit_test(test_failure_keeps_logs),
-        cmocka_unit_test(test_bad_requests),
-        cmocka_unit_test(test_queue_bounded_and_drain),
-        cmocka_unit_test(test_concurrent_callers),
-        cmocka_unit_test(test_per_call_limits_clamped),
+        cmocka_unit_test(test_defaults),           cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_seed_call),          cmocka_unit_test(test_failure_keeps_logs),
+        cmocka_unit_test(test_bad_requests),       cmocka_unit_test(test_queue_bounded_and_drain),
+        cmocka_unit_test(test_concurrent_callers), cmocka_unit_test(test_per_call_limits_clamped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -72,7 +72,8 @@ static void test_parse_bad(void **state) {
         ncsl_secret *s = (ncsl_secret *)0x1;
         size_t n = 99;
         ncsl_err err;
-        ncsl_status st = ncsl_secrets_parse_json(cases[i].json, strlen(cases[i].json), &s, &n, &err);
+        ncsl_status st =
+            ncsl_secrets_parse_json(cases[i].json, strlen(cases[i].json), &s, &n, &err);
         assert_int_equal(st, NCSL_E_INVALID_ARG);
         assert_null(s);
         assert_int_equal(n, 0);

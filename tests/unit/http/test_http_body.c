@@ -33,7 +33,8 @@ static void test_parse_good(void **state) {
         {"{\"code\":\"x\",\"input\":7}", "7", 0, NULL},
         {"{\"code\":\"x\",\"input\":null}", NULL, 0, NULL},
         {"{\"code\":\"x\"}", NULL, 0, NULL},
-        {"{\"code\":\"x\",\"secrets\":\"{\\\"A\\\":\\\"1\\\",\\\"B\\\":\\\"2\\\"}\"}", NULL, 2, NULL},
+        {"{\"code\":\"x\",\"secrets\":\"{\\\"A\\\":\\\"1\\\",\\\"B\\\":\\\"2\\\"}\"}", NULL, 2,
+         NULL},
         {"{\"code\":\"x\",\"future\":true}", NULL, 0, NULL}, /* unknown fields are ignored */
     };
     for (size_t i = 0; i < NCSL_ARRAY_LEN(cases); i++) {
@@ -96,7 +97,8 @@ static void test_parse_bad(void **state) {
 
 static void test_secret_never_in_error(void **state) {
     (void)state;
-    const char *body = "{\"code\":\"x\",\"secrets\":{\"K\":\"TOPSECRET-VALUE\",\"L\":[\"TOPSECRET\"]}}";
+    const char *body =
+        "{\"code\":\"x\",\"secrets\":{\"K\":\"TOPSECRET-VALUE\",\"L\":[\"TOPSECRET\"]}}";
     ncsl_http_exec_body b;
     ncsl_err err;
     assert_int_equal(ncsl_http_parse_execute(body, strlen(body), &b, &err), NCSL_E_INVALID_ARG);

@@ -49,8 +49,8 @@ static ncsl_status run_code(ncsl_js_runtime *rt, const char *code, const char *i
 /* The runtime must stay usable after any call. */
 static void assert_runtime_healthy(ncsl_js_runtime *rt) {
     ncsl_js_outcome o;
-    ncsl_status st = run_code(rt, "function main(i) { return { ok: i + 1 }; }", "41", NULL, NULL,
-                              0, &o, NULL);
+    ncsl_status st =
+        run_code(rt, "function main(i) { return { ok: i + 1 }; }", "41", NULL, NULL, 0, &o, NULL);
     assert_int_equal(st, NCSL_OK);
     assert_string_equal(o.result_json, "{\"ok\":42}");
     ncsl_js_outcome_cleanup(&o);
@@ -79,38 +79,39 @@ typedef struct js_case {
     const char *input;
     int limits;
     ncsl_status status;
-    const char *result;        /* exact result JSON for NCSL_OK, else NULL */
-    const char *error_name;    /* exact, or NULL */
-    const char *message_has;   /* substring of error_message, or NULL */
-    const char *stack_has;     /* substring of error_stack, or NULL */
+    const char *result;      /* exact result JSON for NCSL_OK, else NULL */
+    const char *error_name;  /* exact, or NULL */
+    const char *message_has; /* substring of error_message, or NULL */
+    const char *stack_has;   /* substring of error_stack, or NULL */
 } js_case;
 
 static const js_case g_cases[] = {
     /* results */
     {"sync", "function main(i) { return { a: i.x + 1, s: 'é' }; }", "{\"x\":1}", LIM_DEFAULT,
      NCSL_OK, "{\"a\":2,\"s\":\"é\"}", NULL, NULL, NULL},
-    {"async", "async function main(i) { await null; return [i, 2]; }", "[1]", LIM_DEFAULT,
-     NCSL_OK, "[[1],2]", NULL, NULL, NULL},
+    {"async", "async function main(i) { await null; return [i, 2]; }", "[1]", LIM_DEFAULT, NCSL_OK,
+     "[[1],2]", NULL, NULL, NULL},
     {"promise", "function main() { return Promise.resolve(7).then(v => v * 2); }", NULL,
      LIM_DEFAULT, NCSL_OK, "14", NULL, NULL, NULL},
     {"undefined", "function main() {}", NULL, LIM_DEFAULT, NCSL_OK, "null", NULL, NULL, NULL},
     {"function result", "function main() { return main; }", NULL, LIM_DEFAULT, NCSL_OK, "null",
      NULL, NULL, NULL},
-    {"number input", "function main(i) { return i * 2; }", "21", LIM_DEFAULT, NCSL_OK, "42",
+    {"number input", "function main(i) { return i * 2; }", "21", LIM_DEFAULT, NCSL_OK, "42", NULL,
+     NULL, NULL},
+    {"null input", "function main(i) { return i === null; }", "null", LIM_DEFAULT, NCSL_OK, "true",
      NULL, NULL, NULL},
-    {"null input", "function main(i) { return i === null; }", "null", LIM_DEFAULT, NCSL_OK,
-     "true", NULL, NULL, NULL},
     {"no input", "function main(i) { return i === null; }", NULL, LIM_DEFAULT, NCSL_OK, "true",
      NULL, NULL, NULL},
-    {"array input", "function main(i) { return i.length; }", "[1,2,3]", LIM_DEFAULT, NCSL_OK,
-     "3", NULL, NULL, NULL},
+    {"array input", "function main(i) { return i.length; }", "[1,2,3]", LIM_DEFAULT, NCSL_OK, "3",
+     NULL, NULL, NULL},
     {"string result", "function main(i) { return 'a\"b\\n'; }", NULL, LIM_DEFAULT, NCSL_OK,
      "\"a\\\"b\\n\"", NULL, NULL, NULL},
     {"const arrow main", "const main = async (x) => x;", "\"s\"", LIM_DEFAULT, NCSL_OK, "\"s\"",
      NULL, NULL, NULL},
-    {"intrinsics", "function main() { return [typeof Map, typeof Proxy, typeof Uint8Array, "
-                   "typeof BigInt, typeof WeakRef, typeof Date.now(), /a+/.test('aa'), "
-                   "btoa('hi'), typeof DOMException, JSON.stringify(new Set([1]).size)]; }",
+    {"intrinsics",
+     "function main() { return [typeof Map, typeof Proxy, typeof Uint8Array, "
+     "typeof BigInt, typeof WeakRef, typeof Date.now(), /a+/.test('aa'), "
+     "btoa('hi'), typeof DOMException, JSON.stringify(new Set([1]).size)]; }",
      NULL, LIM_DEFAULT, NCSL_OK,
      "[\"function\",\"function\",\"function\",\"function\",\"function\",\"number\",true,"
      "\"aGk=\",\"function\",\"1\"]",
@@ -122,36 +123,38 @@ static const js_case g_cases[] = {
      NCSL_E_JS_EXCEPTION, NULL, "TypeError", NULL, "function.js:3"},
     {"throw string", "function main() { throw 'plain text'; }", NULL, LIM_DEFAULT,
      NCSL_E_JS_EXCEPTION, NULL, "Error", "plain text", NULL},
-    {"throw object", "function main() { throw { a: 1 }; }", NULL, LIM_DEFAULT,
-     NCSL_E_JS_EXCEPTION, NULL, "Error", "{\"a\":1}", NULL},
-    {"throw cyclic hostile", "function main() { const o = { toString() { throw 1; } }; o.o = o;"
-                             " throw o; }",
+    {"throw object", "function main() { throw { a: 1 }; }", NULL, LIM_DEFAULT, NCSL_E_JS_EXCEPTION,
+     NULL, "Error", "{\"a\":1}", NULL},
+    {"throw cyclic hostile",
+     "function main() { const o = { toString() { throw 1; } }; o.o = o;"
+     " throw o; }",
      NULL, LIM_DEFAULT, NCSL_E_JS_EXCEPTION, NULL, "Error", "unprintable", NULL},
     {"throw looping toString", "function main() { throw { toJSON() { for (;;) {} } }; }", NULL,
      LIM_SHORT, NCSL_E_JS_TIMEOUT, NULL, "TimeoutError", NULL, NULL},
-    {"rejected", "async function main() {\n  await null;\n  throw new RangeError('r');\n}",
-     NULL, LIM_DEFAULT, NCSL_E_JS_EXCEPTION, NULL, "RangeError", "r", "function.js:3"},
-    {"top-level throw", "throw new TypeError('top');", NULL, LIM_DEFAULT, NCSL_E_JS_EXCEPTION,
-     NULL, "TypeError", "top", NULL},
+    {"rejected", "async function main() {\n  await null;\n  throw new RangeError('r');\n}", NULL,
+     LIM_DEFAULT, NCSL_E_JS_EXCEPTION, NULL, "RangeError", "r", "function.js:3"},
+    {"top-level throw", "throw new TypeError('top');", NULL, LIM_DEFAULT, NCSL_E_JS_EXCEPTION, NULL,
+     "TypeError", "top", NULL},
     {"syntax error", "function main() {\n  return 1 +;\n}", NULL, LIM_DEFAULT, NCSL_E_JS_SYNTAX,
      NULL, "SyntaxError", "function.js:2", NULL},
-    {"no main", "function mian() {}", NULL, LIM_DEFAULT, NCSL_E_JS_NO_MAIN, NULL, NULL, NULL,
+    {"no main", "function mian() {}", NULL, LIM_DEFAULT, NCSL_E_JS_NO_MAIN, NULL, NULL, NULL, NULL},
+    {"main not a function", "var main = 1;", NULL, LIM_DEFAULT, NCSL_E_JS_NO_MAIN, NULL, NULL, NULL,
      NULL},
-    {"main not a function", "var main = 1;", NULL, LIM_DEFAULT, NCSL_E_JS_NO_MAIN, NULL, NULL,
-     NULL, NULL},
     {"empty code", "", NULL, LIM_DEFAULT, NCSL_E_JS_NO_MAIN, NULL, NULL, NULL, NULL},
     {"invalid input", "function main(i) { return i; }", "{bad", LIM_DEFAULT, NCSL_E_INVALID_ARG,
      NULL, NULL, NULL, NULL},
     {"eval disabled", "function main() { return eval('1 + 1'); }", NULL, LIM_DEFAULT,
      NCSL_E_JS_EXCEPTION, NULL, "TypeError", "eval is not supported", NULL},
-    {"Function disabled", "function main() { return Function('return 1')(); }", NULL,
-     LIM_DEFAULT, NCSL_E_JS_EXCEPTION, NULL, "TypeError", NULL, NULL},
-    {"import fails", "async function main() { try { await import('os'); return 'loaded'; } "
-                     "catch (e) { return 'failed'; } }",
+    {"Function disabled", "function main() { return Function('return 1')(); }", NULL, LIM_DEFAULT,
+     NCSL_E_JS_EXCEPTION, NULL, "TypeError", NULL, NULL},
+    {"import fails",
+     "async function main() { try { await import('os'); return 'loaded'; } "
+     "catch (e) { return 'failed'; } }",
      NULL, LIM_DEFAULT, NCSL_OK, "\"failed\"", NULL, NULL, NULL},
-    {"no host globals", "function main() { return [typeof std, typeof os, typeof require, "
-                        "typeof process, typeof performance, typeof scriptArgs, typeof print, "
-                        "typeof module, typeof gc].join(); }",
+    {"no host globals",
+     "function main() { return [typeof std, typeof os, typeof require, "
+     "typeof process, typeof performance, typeof scriptArgs, typeof print, "
+     "typeof module, typeof gc].join(); }",
      NULL, LIM_DEFAULT, NCSL_OK,
      "\"undefined,undefined,undefined,undefined,undefined,undefined,undefined,undefined,"
      "undefined\"",
@@ -159,19 +162,20 @@ static const js_case g_cases[] = {
     /* limits */
     {"infinite loop", "function main() { while (true) {} }", NULL, LIM_SHORT, NCSL_E_JS_TIMEOUT,
      NULL, "TimeoutError", NULL, NULL},
-    {"catch timeout", "function main() { for (;;) { try { while (true) {} } catch (e) {} } }",
-     NULL, LIM_SHORT, NCSL_E_JS_TIMEOUT, NULL, NULL, NULL, NULL},
+    {"catch timeout", "function main() { for (;;) { try { while (true) {} } catch (e) {} } }", NULL,
+     LIM_SHORT, NCSL_E_JS_TIMEOUT, NULL, NULL, NULL, NULL},
     {"never settles", "function main() { return new Promise(() => {}); }", NULL, LIM_SHORT,
      NCSL_E_JS_TIMEOUT, NULL, "TimeoutError", "never settled", NULL},
     {"infinite await", "async function main() { while (true) await null; }", NULL, LIM_SHORT,
      NCSL_E_JS_TIMEOUT, NULL, NULL, NULL, NULL},
-    {"regex backtracking", "function main() { return /(a+)+$/.test('a'.repeat(40) + 'b'); }",
-     NULL, LIM_SHORT, NCSL_E_JS_TIMEOUT, NULL, NULL, NULL, NULL},
+    {"regex backtracking", "function main() { return /(a+)+$/.test('a'.repeat(40) + 'b'); }", NULL,
+     LIM_SHORT, NCSL_E_JS_TIMEOUT, NULL, NULL, NULL, NULL},
     {"allocate until failure",
      "function main() { const a = []; while (true) a.push(new Array(1e5).fill(1)); }", NULL,
      LIM_MEM32, NCSL_E_JS_MEMORY, NULL, "MemoryLimitError", NULL, NULL},
-    {"OOM caught", "function main() { const a = []; try { while (true) a.push('x'.repeat(1e5) "
-                   "+ a.length); } catch (e) { a.length = 0; return 'caught'; } }",
+    {"OOM caught",
+     "function main() { const a = []; try { while (true) a.push('x'.repeat(1e5) "
+     "+ a.length); } catch (e) { a.length = 0; return 'caught'; } }",
      NULL, LIM_MEM32, NCSL_E_JS_MEMORY, NULL, NULL, NULL, NULL},
     {"huge string", "function main() { return 'x'.repeat(1e9); }", NULL, LIM_MEM32,
      NCSL_E_JS_MEMORY, NULL, NULL, NULL, NULL},
@@ -181,32 +185,44 @@ static const js_case g_cases[] = {
      LIM_BIGSTR, NCSL_E_JS_OUTPUT_TOO_LARGE, NULL, NULL, NULL, NULL},
     {"large object result", "function main() { return new Array(3e5).fill('abc'); }", NULL,
      LIM_DEFAULT, NCSL_E_JS_OUTPUT_TOO_LARGE, NULL, NULL, NULL, NULL},
-    {"cyclic result", "function main() { const a = {}; a.self = a; return a; }", NULL,
-     LIM_DEFAULT, NCSL_E_JS_BAD_RESULT, NULL, "TypeError", NULL, NULL},
+    {"cyclic result", "function main() { const a = {}; a.self = a; return a; }", NULL, LIM_DEFAULT,
+     NCSL_E_JS_BAD_RESULT, NULL, "TypeError", NULL, NULL},
     {"BigInt result", "function main() { return { n: 1n }; }", NULL, LIM_DEFAULT,
      NCSL_E_JS_BAD_RESULT, NULL, "TypeError", NULL, NULL},
-    {"limit below context size", "function main() { return 1; }", NULL, LIM_TINY,
-     NCSL_E_JS_MEMORY, NULL, "MemoryLimitError", NULL, NULL},
-    {"proxy result loops", "function main() { return new Proxy({}, { ownKeys() { for (;;) {} } "
-                           "}); }",
+    {"limit below context size", "function main() { return 1; }", NULL, LIM_TINY, NCSL_E_JS_MEMORY,
+     NULL, "MemoryLimitError", NULL, NULL},
+    {"proxy result loops",
+     "function main() { return new Proxy({}, { ownKeys() { for (;;) {} } "
+     "}); }",
      NULL, LIM_SHORT, NCSL_E_JS_TIMEOUT, NULL, NULL, NULL, NULL},
-    {"stack overflow in stringify", "function main() { "
-                                 "let d = {}; for (let i = 0; i < 1e5; i++) d = { d }; "
-                                 "return d; }",
+    {"stack overflow in stringify",
+     "function main() { "
+     "let d = {}; for (let i = 0; i < 1e5; i++) d = { d }; "
+     "return d; }",
      NULL, LIM_DEFAULT, NCSL_E_JS_STACK, NULL, NULL, NULL, NULL},
-    {"Atomics.wait", "function main() { const a = new Int32Array(new SharedArrayBuffer(4)); "
-                     "return Atomics.wait(a, 0, 0, 1e9); }",
+    {"Atomics.wait",
+     "function main() { const a = new Int32Array(new SharedArrayBuffer(4)); "
+     "return Atomics.wait(a, 0, 0, 1e9); }",
      NULL, LIM_SHORT, NCSL_E_JS_EXCEPTION, NULL, NULL, NULL, NULL},
 };
 
 static ncsl_js_limits case_limits(int which) {
     ncsl_js_limits l = test_limits();
     switch (which) {
-    case LIM_SHORT: l.timeout_ms = SHORT_TIMEOUT_MS; break;
-    case LIM_MEM32: l.memory_bytes = 32 * MIB; break;
-    case LIM_BIGSTR: l.memory_bytes = 512 * MIB; break;
-    case LIM_TINY: l.memory_bytes = 8 * 1024; break; /* below any context, even a reusing one */
-    default: break;
+    case LIM_SHORT:
+        l.timeout_ms = SHORT_TIMEOUT_MS;
+        break;
+    case LIM_MEM32:
+        l.memory_bytes = 32 * MIB;
+        break;
+    case LIM_BIGSTR:
+        l.memory_bytes = 512 * MIB;
+        break;
+    case LIM_TINY:
+        l.memory_bytes = 8 * 1024;
+        break; /* below any context, even a reusing one */
+    default:
+        break;
     }
     return l;
 }
@@ -224,9 +240,8 @@ static void test_table(void **state) {
         print_message("case %-24s -> %d (%llu ms, peak %llu bytes)\n", tc->name, st,
                       (unsigned long long)ms, (unsigned long long)o.memory_used_bytes);
         if (st != tc->status) {
-            print_error("case '%s': status %d, expected %d (%s: %s)\n", tc->name, st,
-                        tc->status, o.error_name ? o.error_name : "-",
-                        o.error_message ? o.error_message : "-");
+            print_error("case '%s': status %d, expected %d (%s: %s)\n", tc->name, st, tc->status,
+                        o.error_name ? o.error_name : "-", o.error_message ? o.error_message : "-");
         }
         assert_int_equal(st, tc->status);
         assert_int_equal(o.status, st);
@@ -306,8 +321,9 @@ static void test_timeout_native_loop(void **state) {
 static void test_memory_reported(void **state) {
     ncsl_js_runtime *rt = *state;
     ncsl_js_outcome o;
-    assert_int_equal(run_code(rt, "function main() { const a = new Uint8Array(4e6); "
-                                  "return a.length; }",
+    assert_int_equal(run_code(rt,
+                              "function main() { const a = new Uint8Array(4e6); "
+                              "return a.length; }",
                               NULL, NULL, NULL, 0, &o, NULL),
                      NCSL_OK);
     assert_true(o.memory_used_bytes >= 4000000);
@@ -323,34 +339,35 @@ static void test_secrets(void **state) {
         {.name = "EMPTY", .value = NULL, .value_len = 0},
     };
     ncsl_js_outcome o;
-    assert_int_equal(run_code(rt, "function main() { return [SECRETS.API_KEY, SECRETS.UTF, "
-                                  "SECRETS.EMPTY, Object.isFrozen(SECRETS), "
-                                  "Object.keys(SECRETS).length]; }",
+    assert_int_equal(run_code(rt,
+                              "function main() { return [SECRETS.API_KEY, SECRETS.UTF, "
+                              "SECRETS.EMPTY, Object.isFrozen(SECRETS), "
+                              "Object.keys(SECRETS).length]; }",
                               NULL, NULL, secrets, 3, &o, NULL),
                      NCSL_OK);
-    assert_string_equal(o.result_json,
-                        "[\"k1\",\"h\xc3\xa9llo \xf0\x9f\x94\x91\",\"\",true,3]");
+    assert_string_equal(o.result_json, "[\"k1\",\"h\xc3\xa9llo \xf0\x9f\x94\x91\",\"\",true,3]");
     ncsl_js_outcome_cleanup(&o);
 
     /* sloppy mode: writes fail silently */
-    assert_int_equal(run_code(rt, "function main() { SECRETS.API_KEY = 'x'; SECRETS.NEW = 1; "
-                                  "delete SECRETS.API_KEY; SECRETS = {}; "
-                                  "return [SECRETS.API_KEY, SECRETS.NEW === undefined]; }",
+    assert_int_equal(run_code(rt,
+                              "function main() { SECRETS.API_KEY = 'x'; SECRETS.NEW = 1; "
+                              "delete SECRETS.API_KEY; SECRETS = {}; "
+                              "return [SECRETS.API_KEY, SECRETS.NEW === undefined]; }",
                               NULL, NULL, secrets, 1, &o, NULL),
                      NCSL_OK);
     assert_string_equal(o.result_json, "[\"k1\",true]");
     ncsl_js_outcome_cleanup(&o);
 
     /* strict mode: writes throw */
-    assert_int_equal(run_code(rt, "'use strict'; function main() { SECRETS.API_KEY = 'x'; }",
-                              NULL, NULL, secrets, 1, &o, NULL),
+    assert_int_equal(run_code(rt, "'use strict'; function main() { SECRETS.API_KEY = 'x'; }", NULL,
+                              NULL, secrets, 1, &o, NULL),
                      NCSL_E_JS_EXCEPTION);
     assert_string_equal(o.error_name, "TypeError");
     ncsl_js_outcome_cleanup(&o);
 
     /* a later call without secrets sees an empty SECRETS */
-    assert_int_equal(run_code(rt, "function main() { return Object.keys(SECRETS).length; }",
-                              NULL, NULL, NULL, 0, &o, NULL),
+    assert_int_equal(run_code(rt, "function main() { return Object.keys(SECRETS).length; }", NULL,
+                              NULL, NULL, 0, &o, NULL),
                      NCSL_OK);
     assert_string_equal(o.result_json, "0");
     ncsl_js_outcome_cleanup(&o);
@@ -383,8 +400,8 @@ static void test_console(void **state) {
     ncsl_js_outcome_cleanup(&o);
 
     /* logs are kept on failure too */
-    assert_int_equal(run_code(rt, "function main() { console.log('before'); throw 1; }", NULL,
-                              NULL, NULL, 0, &o, NULL),
+    assert_int_equal(run_code(rt, "function main() { console.log('before'); throw 1; }", NULL, NULL,
+                              NULL, 0, &o, NULL),
                      NCSL_E_JS_EXCEPTION);
     assert_string_equal(o.logs_json, "[{\"level\":\"log\",\"message\":\"before\"}]");
     ncsl_js_outcome_cleanup(&o);
@@ -395,8 +412,9 @@ static void test_console_truncation(void **state) {
     ncsl_js_limits l = test_limits();
     l.max_log_bytes = 100;
     ncsl_js_outcome o;
-    assert_int_equal(run_code(rt, "function main() { for (let i = 0; i < 3; i++) "
-                                  "console.log('x'.repeat(60)); return 1; }",
+    assert_int_equal(run_code(rt,
+                              "function main() { for (let i = 0; i < 3; i++) "
+                              "console.log('x'.repeat(60)); return 1; }",
                               NULL, &l, NULL, 0, &o, NULL),
                      NCSL_OK);
     char expect[512];
@@ -415,8 +433,9 @@ static void test_log_flood(void **state) {
     l.memory_bytes = 16 * MIB;
     ncsl_js_outcome o;
     uint64_t t0 = ncsl_now_us();
-    ncsl_status st = run_code(rt, "function main() { for (let i = 0; i < 1e7; i++) "
-                                  "console.log('line', i, {i}); return 1; }",
+    ncsl_status st = run_code(rt,
+                              "function main() { for (let i = 0; i < 1e7; i++) "
+                              "console.log('line', i, {i}); return 1; }",
                               NULL, &l, NULL, 0, &o, NULL);
     uint64_t ms = (ncsl_now_us() - t0) / 1000u;
     assert_true(st == NCSL_OK || st == NCSL_E_JS_TIMEOUT);
@@ -431,16 +450,18 @@ static void test_log_flood(void **state) {
 static void test_isolation(void **state) {
     ncsl_js_runtime *rt = *state;
     ncsl_js_outcome o;
-    assert_int_equal(run_code(rt, "var leaked = 1; function main() { globalThis.x = 1; "
-                                  "Object.prototype.polluted = 1; Array.prototype.push = null; "
-                                  "JSON.stringify = () => 'hacked'; console.log = null; "
-                                  "return 1; }",
+    assert_int_equal(run_code(rt,
+                              "var leaked = 1; function main() { globalThis.x = 1; "
+                              "Object.prototype.polluted = 1; Array.prototype.push = null; "
+                              "JSON.stringify = () => 'hacked'; console.log = null; "
+                              "return 1; }",
                               NULL, NULL, NULL, 0, &o, NULL),
                      NCSL_OK);
     ncsl_js_outcome_cleanup(&o);
-    assert_int_equal(run_code(rt, "function main() { console.log('ok'); return [typeof x, "
-                                  "typeof leaked, ({}).polluted === undefined, typeof [].push, "
-                                  "JSON.stringify(1)]; }",
+    assert_int_equal(run_code(rt,
+                              "function main() { console.log('ok'); return [typeof x, "
+                              "typeof leaked, ({}).polluted === undefined, typeof [].push, "
+                              "JSON.stringify(1)]; }",
                               NULL, NULL, NULL, 0, &o, NULL),
                      NCSL_OK);
     assert_string_equal(o.result_json, "[\"undefined\",\"undefined\",true,\"function\",\"1\"]");
@@ -448,15 +469,15 @@ static void test_isolation(void **state) {
     ncsl_js_outcome_cleanup(&o);
 
     /* pending jobs left by a finished call never run in the next one */
-    assert_int_equal(run_code(rt, "function main() { (async () => { for (;;) await null; })(); "
-                                  "Promise.resolve().then(() => console.log('late')); "
-                                  "return 'done'; }",
+    assert_int_equal(run_code(rt,
+                              "function main() { (async () => { for (;;) await null; })(); "
+                              "Promise.resolve().then(() => console.log('late')); "
+                              "return 'done'; }",
                               NULL, NULL, NULL, 0, &o, NULL),
                      NCSL_OK);
     assert_string_equal(o.result_json, "\"done\"");
     ncsl_js_outcome_cleanup(&o);
-    assert_int_equal(run_code(rt, "function main() { return 2; }", NULL, NULL, NULL, 0, &o,
-                              NULL),
+    assert_int_equal(run_code(rt, "function main() { return 2; }", NULL, NULL, NULL, 0, &o, NULL),
                      NCSL_OK);
     assert_string_equal(o.logs_json, "[]");
     ncsl_js_outcome_cleanup(&o);
@@ -465,17 +486,24 @@ static void test_isolation(void **state) {
 static void test_globals_allow_list(void **state) {
     ncsl_js_runtime *rt = *state;
     ncsl_js_outcome o;
-    assert_int_equal(run_code(rt, "function main() { return Object.getOwnPropertyNames("
-                                  "globalThis).filter(n => !/^[A-Z]/.test(n) || n === 'SECRETS')"
-                                  ".sort(); }",
+    assert_int_equal(run_code(rt,
+                              "function main() { return Object.getOwnPropertyNames("
+                              "globalThis).filter(n => !/^[A-Z]/.test(n) || n === 'SECRETS')"
+                              ".sort(); }",
                               NULL, NULL, NULL, 0, &o, NULL),
                      NCSL_OK);
     print_message("lower-case globals: %s\n", o.result_json);
     static const char *const allowed[] = {
-        "\"SECRETS\"", "\"console\"", "\"globalThis\"", "\"main\"", "\"parseInt\"",
-        "\"parseFloat\"", "\"isNaN\"", "\"isFinite\"", "\"decodeURI\"", "\"decodeURIComponent\"",
-        "\"encodeURI\"", "\"encodeURIComponent\"", "\"escape\"", "\"unescape\"", "\"eval\"",
-        "\"queueMicrotask\"", "\"atob\"", "\"btoa\"", "\"undefined\"",
+        "\"SECRETS\"",    "\"console\"",
+        "\"globalThis\"", "\"main\"",
+        "\"parseInt\"",   "\"parseFloat\"",
+        "\"isNaN\"",      "\"isFinite\"",
+        "\"decodeURI\"",  "\"decodeURIComponent\"",
+        "\"encodeURI\"",  "\"encodeURIComponent\"",
+        "\"escape\"",     "\"unescape\"",
+        "\"eval\"",       "\"queueMicrotask\"",
+        "\"atob\"",       "\"btoa\"",
+        "\"undefined\"",
     };
     /* every listed name must be in the allow-list */
     char *list = strdup(o.result_json + 1);
