@@ -66,6 +66,11 @@ typedef enum ncsl_status {
     NCSL_E_SEAL_VERSION = 502,   /* a sealed-blob version this build does not know */
     NCSL_E_SEAL_POLICY = 503,    /* a sealed blob names an unknown sealing policy */
     NCSL_E_SEAL_INTEGRITY = 504, /* a sealed blob failed authentication (tampered or moved) */
+
+    /* TEE layer: the trusted execution environment or its on-disk state (see ncsl_err.message) */
+    NCSL_E_TEE = 600,               /* a TEE operation (measure, quote, key) failed */
+    NCSL_E_TEE_INSECURE_FILE = 601, /* a TEE state file has unsafe permissions, type or size */
+    NCSL_E_TEE_STATE = 602,         /* the TEE's on-disk state is incomplete or corrupt */
 } ncsl_status;
 
 /* Details of a failure. Caller-owned; every function that takes one accepts NULL. */

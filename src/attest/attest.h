@@ -15,6 +15,9 @@
  *      public key and subject: the pinned certificate is the only trust anchor, and the root that
  *      the quote carries must have the same subject and public key (genuine chains may carry the
  *      2033 issue of the same root).
+ *      Simulation quotes (NCSL's sim backend: root CN NCSL_ATTEST_SIM_ROOT_CN or QE vendor id
+ *      "NCSL-SIMULATION") are never checked against the hardware root: they pass only with
+ *      opts.allow_simulation, against opts.simulation_root_pem, as NCSL_ATTEST_TEE_SIMULATION.
  *
  * Design note on what comes next (not implemented, and not faked): collateral. A quote that
  * passes the checks above was produced by genuine SGX hardware with a genuine Quoting Enclave,
@@ -111,14 +114,26 @@ typedef struct ncsl_quote_verify_opts {
     /* Verify the certificate chain as of this time (seconds since the Unix epoch, UTC).
      * 0: the current time. */
     int64_t at_time;
+    /* Simulation quotes (src/tee/sim): accepted only when allow_simulation is true AND the
+     * quote's chain verifies to simulation_root_pem (borrowed for the call: the one
+     * installation's "NCSL Simulation Root CA" the caller trusts). Such a verdict is valid with
+     * tee_kind NCSL_ATTEST_TEE_SIMULATION, never SGX_HARDWARE. A quote whose chain verifies to
+     * the hardware root is judged as hardware first; a chain ending in a simulation root never
+     * passes as hardware, even when that root was passed as root_pem. Default: not allowed. */
+    bool allow_simulation;
+    const char *simulation_root_pem;
+    size_t simulation_root_pem_len;
 } ncsl_quote_verify_opts;
 
 /* Defaults: the built-in root, the current time. `opts` is borrowed. */
 void ncsl_attest_quote_verify_opts_default(ncsl_quote_verify_opts *opts);
 
 typedef enum ncsl_attest_tee_kind {
-    NCSL_ATTEST_TEE_NONE = 0,        /* nothing verified */
-    NCSL_ATTEST_TEE_SGX_HARDWARE = 1 /* a genuine SGX enclave on Intel hardware (steps 1-5) */
+    NCSL_ATTEST_TEE_NONE = 0,         /* nothing verified */
+    NCSL_ATTEST_TEE_SGX_HARDWARE = 1, /* a genuine SGX enclave on Intel hardware (steps 1-5) */
+    NCSL_ATTEST_TEE_SIMULATION = 2    /* NCSL's simulation backend, explicitly allowed: steps 1-4
+                                         plus a chain to the pinned simulation root; proves
+                                         nothing about hardware */
 } ncsl_attest_tee_kind;
 
 /* The verification step that failed (NCSL_ATTEST_STEP_NONE when valid). */
@@ -161,7 +176,13 @@ typedef struct ncsl_quote_verdict {
     bool has_fmspc; /* from the PCK leaf's SGX extension, when present */
     uint8_t fmspc[6];
     int64_t checked_at; /* the time the chain was checked at (seconds since the epoch) */
+    /* "" or a remark on a valid verdict: "simulation quote (allowed explicitly)" for
+     * NCSL_ATTEST_TEE_SIMULATION. */
+    char note[128];
 } ncsl_quote_verdict;
+
+/* Subject CN of the root CA that NCSL's simulation backend creates per installation. */
+#define NCSL_ATTEST_SIM_ROOT_CN "NCSL Simulation Root CA"
 
 /*
  * Verifies a v3 quote (steps 1-5 above). `buf` and `opts` (NULL: defaults) are borrowed;

@@ -81,6 +81,24 @@ static void copy_fields(ncsl_quote_verdict *v, const ncsl_sgx_quote *q) {
     memcpy(v->report_data, q->report.report_data, sizeof(v->report_data));
 }
 
+/* True when `cert` (borrowed, may be NULL) has the subject CN of a simulation root. */
+static bool cert_is_sim_root(X509 *cert) {
+    static const char cn[] = NCSL_ATTEST_SIM_ROOT_CN;
+    X509_NAME *name = cert ? X509_get_subject_name(cert) : NULL;
+    int i = name ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
+    for (; i >= 0; i = X509_NAME_get_index_by_NID(name, NID_commonName, i)) {
+        const ASN1_STRING *v = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
+        if (v && ASN1_STRING_length(v) == (int)sizeof(cn) - 1 &&
+            memcmp(ASN1_STRING_get0_data(v), cn, sizeof(cn) - 1) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The qe_vendor_id NCSL's simulation backend writes (src/tee/sim/tee_sim.c). */
+static const uint8_t g_sim_qe_vendor_id[16] = "NCSL-SIMULATION";
+
 /* Step 3: SHA-256(attestation key || QE auth data) == QE report_data[0..32], [32..64] zero.
  * Returns 1 bound, 0 not bound, -1 internal failure. */
 static int qe_binding_ok(const ncsl_sgx_quote *q) {
@@ -174,6 +192,7 @@ ncsl_status ncsl_attest_quote_verify(const uint8_t *buf, size_t len,
                                      ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     X509 *pinned = NULL;
+    X509 *sim_pinned = NULL;
     EVP_PKEY *att_key = NULL;
     STACK_OF(X509) *chain = NULL;
     ncsl_quote_verify_opts defaults;
@@ -207,6 +226,16 @@ ncsl_status ncsl_attest_quote_verify(const uint8_t *buf, size_t len,
         st = reject(out, NCSL_ATTEST_STEP_SETUP, NCSL_E_INVALID_ARG,
                     "the pinned root is not exactly one PEM certificate");
         goto out;
+    }
+
+    if (opts->allow_simulation && opts->simulation_root_pem) {
+        sim_pinned = load_root(opts->simulation_root_pem, opts->simulation_root_pem_len);
+        if (!sim_pinned) {
+            field = "simulation_root_pem";
+            st = reject(out, NCSL_ATTEST_STEP_SETUP, NCSL_E_INVALID_ARG,
+                        "the pinned simulation root is not exactly one PEM certificate");
+            goto out;
+        }
     }
 
     /* Layout. */
@@ -286,11 +315,55 @@ ncsl_status ncsl_attest_quote_verify(const uint8_t *buf, size_t len,
         goto out;
     }
 
-    /* (5) the PCK chain to the pinned root, as of checked_at. */
-    st = check_chain(out, chain, pinned, out->checked_at);
-    if (st != NCSL_OK) {
+    /* (5) the PCK chain to the pinned root, as of checked_at. A simulation quote (its root, the
+     * pinned root or its QE vendor id says so) is never judged against the hardware root: it
+     * can only pass as simulation, explicitly allowed, against the pinned simulation root. */
+    bool sim_quote = cert_is_sim_root(sk_X509_value(chain, 2)) || cert_is_sim_root(pinned) ||
+                     memcmp(q.qe_vendor_id, g_sim_qe_vendor_id, sizeof(g_sim_qe_vendor_id)) == 0;
+    if (!sim_quote) {
+        st = check_chain(out, chain, pinned, out->checked_at);
+        if (st == NCSL_OK) {
+            goto hardware;
+        }
+        /* Not a simulation quote: a simulation root cannot rescue it (check_chain requires the
+         * quote's root to have the pinned root's subject, and this one is not a sim root). */
         goto out;
     }
+    if (!opts->allow_simulation) {
+        st = reject(out, NCSL_ATTEST_STEP_PCK_CHAIN, NCSL_E_ATTEST_CHAIN,
+                    "simulation quote (its PCK chain ends in \"%s\"): simulation is not allowed; "
+                    "set allow_simulation and pin that installation's simulation root to accept "
+                    "it as simulation",
+                    NCSL_ATTEST_SIM_ROOT_CN);
+        goto out;
+    }
+    if (!sim_pinned) {
+        st = reject(out, NCSL_ATTEST_STEP_PCK_CHAIN, NCSL_E_ATTEST_CHAIN,
+                    "simulation quote: allow_simulation is set but no simulation root is pinned "
+                    "(simulation_root_pem)");
+        goto out;
+    }
+    st = check_chain(out, chain, sim_pinned, out->checked_at);
+    if (st != NCSL_OK) {
+        if (st == NCSL_E_ATTEST_CHAIN) {
+            char inner[sizeof(out->reason)];
+            snprintf(inner, sizeof(inner), "%s", out->reason);
+            reject(out, NCSL_ATTEST_STEP_PCK_CHAIN, st,
+                   "simulation quote does not chain to the pinned simulation root (another "
+                   "installation's?): %s",
+                   inner);
+        }
+        goto out;
+    }
+    out->valid = true;
+    out->failed_step = NCSL_ATTEST_STEP_NONE;
+    out->reason[0] = '\0';
+    out->tee_kind = NCSL_ATTEST_TEE_SIMULATION;
+    out->collateral_checked = false;
+    snprintf(out->note, sizeof(out->note), "simulation quote (allowed explicitly)");
+    goto out;
+
+hardware:
 
     /* (7) reported: FMSPC, when the leaf carries it. */
     out->has_fmspc = ncsl__attest_pck_fmspc(sk_X509_value(chain, 0), out->fmspc);
@@ -303,6 +376,7 @@ ncsl_status ncsl_attest_quote_verify(const uint8_t *buf, size_t len,
 out:
     sk_X509_pop_free(chain, X509_free);
     EVP_PKEY_free(att_key);
+    X509_free(sim_pinned);
     X509_free(pinned);
     ERR_clear_error();
     if (st != NCSL_OK) {

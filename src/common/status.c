@@ -46,6 +46,10 @@ static const status_info g_status_table[] = {
     {NCSL_E_SEAL_VERSION, "INTERNAL_ERROR", "sealed data has an unknown format version", 500},
     {NCSL_E_SEAL_POLICY, "INTERNAL_ERROR", "sealed data names an unknown sealing policy", 500},
     {NCSL_E_SEAL_INTEGRITY, "INTERNAL_ERROR", "sealed data failed authentication", 500},
+    {NCSL_E_TEE, "TEE_ERROR", "a trusted execution environment operation failed", 500},
+    {NCSL_E_TEE_INSECURE_FILE, "TEE_ERROR",
+     "a TEE state file is unsafe (permissions, type or size)", 500},
+    {NCSL_E_TEE_STATE, "TEE_ERROR", "the TEE state on disk is incomplete or corrupt", 500},
 };
 
 static const status_info *status_find(ncsl_status st) {
