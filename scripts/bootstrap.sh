@@ -45,7 +45,7 @@ case "$variant" in "" | release | asan) ;; *) die "--print-prefix takes release 
 # Header packages we build against, the tools that build and test, and the e2e test client.
 PKGS=(build-essential cmake ninja-build pkg-config ca-certificates curl
     libssl-dev libjansson-dev libmicrohttpd-dev libcmocka-dev libsqlite3-dev libcurl4-openssl-dev
-    python3 wrk valgrind clang-format-15)
+    python3 wrk valgrind clang-format-15 clang libclang-rt-14-dev)
 
 missing=()
 for p in "${PKGS[@]}"; do

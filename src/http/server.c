@@ -537,7 +537,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     pthread_mutex_unlock(&srv->mu);
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+/* MHD's error logger: its format strings come from libmicrohttpd, never from a client. */
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt,
+                                                             va_list ap) {
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     size_t n = strlen(msg);

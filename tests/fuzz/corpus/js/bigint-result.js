@@ -1,0 +1,1 @@
+function main() { return { n: 10n ** 30n }; }

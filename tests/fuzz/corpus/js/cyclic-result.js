@@ -1,0 +1,1 @@
+function main() { const o = {}; o.self = o; return o; }

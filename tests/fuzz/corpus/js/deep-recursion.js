@@ -1,0 +1,1 @@
+function main() { function f(n) { return f(n + 1) + 1; } return f(0); }

@@ -1,0 +1,1 @@
+function main() { let a = []; for (;;) a.push(new Array(100000).fill("x")); }

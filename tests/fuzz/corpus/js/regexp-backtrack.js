@@ -1,0 +1,1 @@
+function main() { return /^(a+)+$/.test("a".repeat(40) + "b"); }
