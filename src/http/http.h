@@ -48,10 +48,20 @@ bool ncsl_http_content_type_is_json(const char *value);
 /* ------------------------------------------------------------------------- server */
 typedef struct ncsl_http_server ncsl_http_server;
 
+struct ncsl_tee;
+
+/* Handles the routes beyond execution use (all borrowed: they must outlive the server). A NULL
+ * handle answers its routes with 503 SERVICE_UNAVAILABLE naming what is missing. */
+typedef struct ncsl_http_services {
+    struct ncsl_tee *tee; /* /api/v1/tee-info, attestation */
+} ncsl_http_services;
+
 /* Creates a server for `cfg` (copied) that submits to `engine` (borrowed: it must outlive
- * ncsl_http_server_stop). Caller frees with ncsl_http_server_destroy. */
+ * ncsl_http_server_stop) and answers the trust routes with `services` (copied struct of
+ * borrowed handles; NULL: none). Caller frees with ncsl_http_server_destroy. */
 ncsl_status ncsl_http_server_create(const ncsl_config *cfg, ncsl_engine *engine,
-                                    ncsl_http_server **out, ncsl_err *err);
+                                    const ncsl_http_services *services, ncsl_http_server **out,
+                                    ncsl_err *err);
 /* Binds the configured address and starts the MHD thread pool. */
 ncsl_status ncsl_http_server_start(ncsl_http_server *srv, ncsl_err *err);
 /* The bound port (the real one when the configured port was 0) and "http://host:port". */

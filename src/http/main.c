@@ -17,6 +17,7 @@
 
 #include "config/config.h"
 #include "http.h"
+#include "tee/tee.h"
 
 #define EXIT_USAGE 2
 
@@ -24,7 +25,8 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: ncsld [options]\n"
             "\n"
-            "Serves NCSL's HTTP API (POST /api/v1/functions/execute-javascript, GET /healthz).\n"
+            "Serves NCSL's HTTP API: POST /api/v1/functions/execute-javascript, GET /healthz,\n"
+            "GET /api/v1/tee-info (see the README and docs/ for every route).\n"
             "\n"
             "options:\n"
             "  --config FILE        JSON configuration file (sections Tee, Server, JavaScript)\n"
@@ -124,6 +126,7 @@ static int wait_signal(const sigset_t *set, long ms) {
 int main(int argc, char **argv) {
     int rc = 0;
     ncsl_engine *engine = NULL;
+    ncsl_tee *tee = NULL;
     ncsl_http_server *srv = NULL;
     bool log_open = false;
     bool url_written = false;
@@ -230,13 +233,33 @@ int main(int argc, char **argv) {
                   ncsl_quickjs_version(), (long)getpid());
     log_config(&cfg);
 
+    ncsl_tee_options tee_opts;
+    ncsl_tee_options_default(&tee_opts);
+    tee_opts.type = cfg.tee.type;
+    tee_opts.simulation_forced = cfg.tee.simulation_mode || cfg.simulation_forced_by_env;
+    tee_opts.debug = cfg.tee.debug;
+    tee_opts.data_dir = cfg.server.data_dir;
+    if (ncsl_tee_open(&tee_opts, &tee, &err) != NCSL_OK) {
+        NCSL_LOG_ERROR("main", "cannot open the TEE: %s", err.message);
+        fprintf(stderr, "ncsld: cannot open the TEE: %s\n", err.message);
+        rc = 1;
+        goto out;
+    }
+    if (ncsl_tee_get_kind(tee) == NCSL_TEE_KIND_SIMULATION) {
+        NCSL_LOG_WARN("main",
+                      "running in SIMULATION mode (%s): no hardware protection; every "
+                      "proof says teeType \"simulation\"",
+                      ncsl_tee_reason(tee));
+    }
+
     if (ncsl_engine_create(&cfg.js, &engine, &err) != NCSL_OK) {
         NCSL_LOG_ERROR("main", "cannot start the engine: %s%s%s", err.field,
                        err.field[0] ? ": " : "", err.message);
         rc = 1;
         goto out;
     }
-    if (ncsl_http_server_create(&cfg, engine, &srv, &err) != NCSL_OK ||
+    ncsl_http_services services = {.tee = tee};
+    if (ncsl_http_server_create(&cfg, engine, &services, &srv, &err) != NCSL_OK ||
         ncsl_http_server_start(srv, &err) != NCSL_OK) {
         NCSL_LOG_ERROR("main", "cannot start the HTTP server: %s%s%s", err.field,
                        err.field[0] ? ": " : "", err.message);
@@ -284,6 +307,7 @@ out:
     ncsl_http_server_stop(srv);
     ncsl_engine_destroy(engine); /* after MHD: late callbacks still find the server */
     ncsl_http_server_destroy(srv);
+    ncsl_tee_close(tee); /* after the server: no route uses it any more */
     if (url_written) {
         remove_url_file(cfg.server.data_dir);
     }

@@ -28,63 +28,11 @@
 #include <microhttpd.h>
 
 #include "exec/exec.h"
-#include "http.h"
-
-#define ROUTE_EXECUTE "/api/v1/functions/execute-javascript"
-#define ROUTE_HEALTH "/healthz"
-
-typedef enum route {
-    ROUTE_NONE = 0,
-    ROUTE_EXEC,
-    ROUTE_HEALTHZ,
-} route;
-
-typedef enum req_state {
-    REQ_NEW = 0,
-    REQ_SIMPLE,    /* not an execute call: answered when the request is complete */
-    REQ_RECEIVING, /* reading the execute body */
-    REQ_WAITING,   /* submitted; connection suspended until the engine answers */
-    REQ_ANSWERED,  /* a response was queued */
-} req_state;
-
-typedef struct http_req {
-    struct ncsl_http_server *srv;
-    struct MHD_Connection *conn;
-    struct http_req *prev, *next; /* srv->pending list while waiting for the engine */
-    char request_id[37];
-    char method[16];
-    char path[160];
-    uint64_t start_us;
-    req_state state; /* MHD threads only */
-    ncsl_buf body;   /* bounded by max_body_bytes; wiped on free */
-    size_t received;
-    bool too_large;
-    /* guarded by srv->mu */
-    unsigned refs;
-    bool done;
-    bool suspended;
-    bool listed;
-    int status;       /* HTTP status of the answer */
-    bool retry_after; /* 503: add Retry-After */
-    char *resp;       /* malloc'd body published by the callback */
-    size_t resp_len;
-} http_req;
-
-struct ncsl_http_server {
-    ncsl_config cfg;
-    ncsl_engine *engine; /* borrowed */
-    struct MHD_Daemon *mhd;
-    MHD_socket listen_fd; /* returned by MHD_quiesce_daemon; closed after stop */
-    uint16_t port;
-    char url[320];
-    pthread_mutex_t mu;
-    unsigned active;  /* requests alive on the MHD side */
-    http_req pending; /* sentinel of the list of requests waiting for the engine */
-    bool draining;
-};
+#include "http_int.h"
+#include "tee/tee.h"
 
 /* ------------------------------------------------------------------------- envelope */
-static void append_metadata(ncsl_buf *b, const http_req *r) {
+void ncsl__http_append_metadata(ncsl_buf *b, const http_req *r) {
     char ts[40];
     ncsl_time_rfc3339(ts, sizeof(ts));
     ncsl_buf_printf(b, ",\"metadata\":{\"requestId\":\"%s\",\"timestamp\":\"%s\"}}", r->request_id,
@@ -92,8 +40,8 @@ static void append_metadata(ncsl_buf *b, const http_req *r) {
 }
 
 /* {"success":false,"error":{"code","message","field"?,"details"?},"metadata"} */
-static void build_error(ncsl_buf *b, const http_req *r, const char *code, const char *message,
-                        const char *field, const char *details_json) {
+void ncsl__http_build_error(ncsl_buf *b, const http_req *r, const char *code, const char *message,
+                            const char *field, const char *details_json) {
     ncsl_buf_append_str(b, "{\"success\":false,\"error\":{\"code\":");
     ncsl_buf_append_json_string(b, code, strlen(code));
     ncsl_buf_append_str(b, ",\"message\":");
@@ -107,7 +55,7 @@ static void build_error(ncsl_buf *b, const http_req *r, const char *code, const 
         ncsl_buf_append_str(b, details_json);
     }
     ncsl_buf_append_str(b, "}");
-    append_metadata(b, r);
+    ncsl__http_append_metadata(b, r);
 }
 
 static void append_json_str_field(ncsl_buf *b, const char *name, const char *value) {
@@ -142,7 +90,7 @@ static int build_exec_response(ncsl_buf *b, const http_req *r, ncsl_status st, n
         }
         append_result_stats(b, res);
         ncsl_buf_append_str(b, "}");
-        append_metadata(b, r);
+        ncsl__http_append_metadata(b, r);
         return 200;
     }
     if (st == NCSL_OK) {
@@ -176,8 +124,8 @@ static int build_exec_response(ncsl_buf *b, const http_req *r, ncsl_status st, n
         append_result_stats(&details, res);
         ncsl_buf_append_str(&details, "}");
     }
-    build_error(b, r, ncsl_status_code(st), message, field,
-                res && !details.oom ? details.data : NULL);
+    ncsl__http_build_error(b, r, ncsl_status_code(st), message, field,
+                           res && !details.oom ? details.data : NULL);
     ncsl_buf_cleanup(&details);
     return ncsl_status_http(st);
 }
@@ -228,8 +176,8 @@ static enum MHD_Result answer_raw(http_req *r, int status, char *body, size_t le
     return ret;
 }
 
-static enum MHD_Result answer_buf(http_req *r, int status, ncsl_buf *b, bool retry_after,
-                                  const char *allow) {
+enum MHD_Result ncsl__http_answer_buf(http_req *r, int status, ncsl_buf *b, bool retry_after,
+                                      const char *allow) {
     if (b->oom) {
         ncsl_buf_cleanup(b);
         return MHD_NO;
@@ -239,18 +187,18 @@ static enum MHD_Result answer_buf(http_req *r, int status, ncsl_buf *b, bool ret
     return answer_raw(r, status, body, len, retry_after, allow);
 }
 
-static enum MHD_Result answer_error(http_req *r, int status, const char *code, const char *message,
-                                    const char *field, const char *allow) {
+enum MHD_Result ncsl__http_answer_error(http_req *r, int status, const char *code,
+                                        const char *message, const char *field, const char *allow) {
     ncsl_buf b;
     ncsl_buf_init(&b, 0);
-    build_error(&b, r, code, message, field, NULL);
-    return answer_buf(r, status, &b, status == 503, allow);
+    ncsl__http_build_error(&b, r, code, message, field, NULL);
+    return ncsl__http_answer_buf(r, status, &b, status == 503, allow);
 }
 
-static enum MHD_Result answer_status(http_req *r, ncsl_status st, const ncsl_err *err) {
+enum MHD_Result ncsl__http_answer_status(http_req *r, ncsl_status st, const ncsl_err *err) {
     const char *msg = err && err->message[0] ? err->message : ncsl_status_str(st);
-    return answer_error(r, ncsl_status_http(st), ncsl_status_code(st), msg, err ? err->field : NULL,
-                        NULL);
+    return ncsl__http_answer_error(r, ncsl_status_http(st), ncsl_status_code(st), msg,
+                                   err ? err->field : NULL, NULL);
 }
 
 static enum MHD_Result answer_health(http_req *r) {
@@ -266,11 +214,12 @@ static enum MHD_Result answer_health(http_req *r) {
     ncsl_buf_append_str(&b, ",");
     append_json_str_field(&b, "quickjs", ncsl_quickjs_version());
     ncsl_buf_printf(&b,
-                    ",\"tee\":\"simulation\",\"workers\":%u,\"busyWorkers\":%u,\"queued\":%u,"
+                    ",\"tee\":\"%s\",\"workers\":%u,\"busyWorkers\":%u,\"queued\":%u,"
                     "\"queueCapacity\":%u,\"completed\":%llu,\"rejectedBusy\":%llu}",
+                    r->srv->services.tee ? ncsl_tee_name(r->srv->services.tee) : "none",
                     stats.workers, stats.busy_workers, stats.queued, stats.queue_capacity,
                     (unsigned long long)stats.completed, (unsigned long long)stats.rejected_busy);
-    return answer_buf(r, 200, &b, false, NULL);
+    return ncsl__http_answer_buf(r, 200, &b, false, NULL);
 }
 
 /* Engine completion: runs on a JS worker thread. */
@@ -321,17 +270,11 @@ static enum MHD_Result handle_execute(http_req *r) {
     ncsl_err err;
     ncsl_err_clear(&err);
     ncsl_http_exec_body eb;
-    if (r->too_large) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "the body is larger than %zu bytes",
-                 srv->cfg.server.max_body_bytes);
-        return answer_error(r, 413, "PAYLOAD_TOO_LARGE", msg, "body", NULL);
-    }
     const char *data = r->body.data ? r->body.data : "";
     ncsl_status st = ncsl_http_parse_execute(data, r->body.len, &eb, &err);
     if (st != NCSL_OK) {
         ncsl_buf_cleanup_secure(&r->body);
-        return answer_status(r, st, &err);
+        return ncsl__http_answer_status(r, st, &err);
     }
 
     ncsl_exec_request req = {
@@ -367,7 +310,7 @@ static enum MHD_Result handle_execute(http_req *r) {
         if (st == NCSL_E_BUSY) {
             NCSL_LOG_WARN("http", "request %s rejected: the queue is full", r->request_id);
         }
-        return answer_status(r, st, &err);
+        return ncsl__http_answer_status(r, st, &err);
     }
     if (!r->done) {
         MHD_suspend_connection(r->conn); /* under srv->mu: see the file comment */
@@ -382,44 +325,98 @@ static enum MHD_Result handle_execute(http_req *r) {
     return answer_raw(r, r->status, body, r->resp_len, r->retry_after, NULL);
 }
 
-static route route_of(const char *url) {
-    if (strcmp(url, ROUTE_EXECUTE) == 0) {
-        return ROUTE_EXEC;
-    }
-    if (strcmp(url, ROUTE_HEALTH) == 0) {
-        return ROUTE_HEALTHZ;
-    }
-    return ROUTE_NONE;
+/* Every endpoint. A path may appear with several methods; a GET route also answers HEAD. */
+static const http_route g_routes[] = {
+    {"POST", "/api/v1/functions/execute-javascript", handle_execute},
+    {"GET", "/healthz", answer_health},
+    {"GET", "/api/v1/tee-info", ncsl__http_route_tee_info},
+};
+
+static bool method_matches(const http_route *rt, const char *method) {
+    return strcmp(rt->method, method) == 0 ||
+           (strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
-/* Answers everything but the execute body. Runs once the request is complete: a response queued
- * on MHD's first call makes it close the connection, which would defeat keep-alive. */
-static enum MHD_Result answer_simple(http_req *r) {
-    route rt = route_of(r->path);
-    const char *method = r->method;
-    if (rt == ROUTE_NONE) {
-        return answer_error(r, 404, "NOT_FOUND", "no such endpoint", NULL, NULL);
-    }
-    if (rt == ROUTE_HEALTHZ) {
-        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-            return answer_error(r, 405, "METHOD_NOT_ALLOWED", "use GET", NULL, "GET, HEAD");
+/* The route for `path` and `method`; NULL with *path_known telling whether another method of
+ * the path exists (405) or not (404). */
+static const http_route *find_route(const char *path, const char *method, bool *path_known) {
+    *path_known = false;
+    for (size_t i = 0; i < NCSL_ARRAY_LEN(g_routes); i++) {
+        if (strcmp(g_routes[i].path, path) != 0) {
+            continue;
         }
-        return answer_health(r);
+        *path_known = true;
+        if (method_matches(&g_routes[i], method)) {
+            return &g_routes[i];
+        }
     }
-    return answer_error(r, 405, "METHOD_NOT_ALLOWED", "use POST", NULL, "POST");
+    return NULL;
+}
+
+static bool route_takes_body(const http_route *rt) {
+    return strcmp(rt->method, "POST") == 0 || strcmp(rt->method, "PUT") == 0 ||
+           strcmp(rt->method, "PATCH") == 0;
+}
+
+/* 404 or 405 (with Allow listing the path's methods). */
+static enum MHD_Result answer_no_route(http_req *r) {
+    bool path_known = false;
+    (void)find_route(r->path, r->method, &path_known);
+    if (!path_known) {
+        return ncsl__http_answer_error(r, 404, "NOT_FOUND", "no such endpoint", NULL, NULL);
+    }
+    char allow[64] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < NCSL_ARRAY_LEN(g_routes); i++) {
+        if (strcmp(g_routes[i].path, r->path) == 0) {
+            bool get = strcmp(g_routes[i].method, "GET") == 0;
+            used += (size_t)snprintf(allow + used, sizeof(allow) - used, "%s%s%s", used ? ", " : "",
+                                     g_routes[i].method, get ? ", HEAD" : "");
+            if (used >= sizeof(allow)) {
+                break;
+            }
+        }
+    }
+    char msg[96];
+    snprintf(msg, sizeof(msg), "use %s", allow);
+    return ncsl__http_answer_error(r, 405, "METHOD_NOT_ALLOWED", msg, NULL, allow);
+}
+
+/* Runs once the request is complete: a response queued on MHD's first call makes it close the
+ * connection, which would defeat keep-alive. */
+static enum MHD_Result answer_complete(http_req *r) {
+    if (!r->route) {
+        return answer_no_route(r);
+    }
+    if (route_takes_body(r->route)) {
+        if (r->too_large) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "the body is larger than %zu bytes",
+                     r->srv->cfg.server.max_body_bytes);
+            return ncsl__http_answer_error(r, 413, "PAYLOAD_TOO_LARGE", msg, "body", NULL);
+        }
+        if (r->body.oom) {
+            ncsl_buf_cleanup_secure(&r->body);
+            return ncsl__http_answer_error(r, 500, "INTERNAL_ERROR", "out of memory", NULL, NULL);
+        }
+    }
+    return r->route->handler(r);
 }
 
 static enum MHD_Result on_first_call(http_req *r, const char *url, const char *method) {
     ncsl_http_server *srv = r->srv;
-    if (route_of(url) != ROUTE_EXEC || strcmp(method, "POST") != 0) {
+    bool path_known = false;
+    r->route = find_route(url, method, &path_known);
+    if (!r->route || !route_takes_body(r->route)) {
         r->state = REQ_SIMPLE;
         return MHD_YES;
     }
     /* Rejected before the body is read: MHD then discards it and closes the connection. */
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     if (!ncsl_http_content_type_is_json(ct)) {
-        return answer_error(r, 415, "UNSUPPORTED_MEDIA_TYPE",
-                            "Content-Type must be application/json", "Content-Type", NULL);
+        return ncsl__http_answer_error(r, 415, "UNSUPPORTED_MEDIA_TYPE",
+                                       "Content-Type must be application/json", "Content-Type",
+                                       NULL);
     }
     size_t max = srv->cfg.server.max_body_bytes;
     const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
@@ -430,7 +427,7 @@ static enum MHD_Result on_first_call(http_req *r, const char *url, const char *m
         if (end != cl && clv > max) {
             char msg[128];
             snprintf(msg, sizeof(msg), "the body is larger than %zu bytes", max);
-            return answer_error(r, 413, "PAYLOAD_TOO_LARGE", msg, "body", NULL);
+            return ncsl__http_answer_error(r, 413, "PAYLOAD_TOO_LARGE", msg, "body", NULL);
         }
     }
     ncsl_buf_init(&r->body, max);
@@ -439,6 +436,46 @@ static enum MHD_Result on_first_call(http_req *r, const char *url, const char *m
     }
     r->state = REQ_RECEIVING;
     return MHD_YES;
+}
+
+const char *ncsl__http_query(http_req *r, const char *name) {
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+json_t *ncsl__http_body_object(http_req *r, enum MHD_Result *answered) {
+    json_error_t jerr;
+    const char *data = r->body.data ? r->body.data : "";
+    json_t *root = json_loadb(data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    ncsl_buf_cleanup_secure(&r->body);
+    if (!root || !json_is_object(root)) {
+        char msg[128];
+        if (!root) {
+            /* jansson's text may quote the body: give the position only. */
+            snprintf(msg, sizeof(msg), "the body is not valid JSON (line %d, column %d)", jerr.line,
+                     jerr.column);
+        } else {
+            snprintf(msg, sizeof(msg), "the body must be a JSON object");
+        }
+        json_decref(root);
+        *answered = ncsl__http_answer_error(r, 400, "VALIDATION_ERROR", msg, "body", NULL);
+        return NULL;
+    }
+    return root;
+}
+
+enum MHD_Result ncsl__http_answer_data(http_req *r, json_t *data) {
+    char *text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(data);
+    if (!text) {
+        return ncsl__http_answer_error(r, 500, "INTERNAL_ERROR", "out of memory", NULL, NULL);
+    }
+    ncsl_buf b;
+    ncsl_buf_init(&b, 0);
+    ncsl_buf_append_str(&b, "{\"success\":true,\"data\":");
+    ncsl_buf_append_str(&b, text);
+    free(text);
+    ncsl__http_append_metadata(&b, r);
+    return ncsl__http_answer_buf(r, 200, &b, false, NULL);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -473,7 +510,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             *upload_data_size = 0; /* a body we do not need: drop it unbuffered */
             return MHD_YES;
         }
-        return answer_simple(r);
+        return answer_complete(r);
     case REQ_RECEIVING:
         if (*upload_data_size > 0) {
             r->received += *upload_data_size;
@@ -489,11 +526,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
             *upload_data_size = 0;
             return MHD_YES;
         }
-        if (r->body.oom) {
-            ncsl_buf_cleanup_secure(&r->body);
-            return answer_error(r, 500, "INTERNAL_ERROR", "out of memory", NULL, NULL);
-        }
-        return handle_execute(r);
+        return answer_complete(r);
     case REQ_WAITING: {
         pthread_mutex_lock(&srv->mu);
         bool done = r->done;
@@ -551,7 +584,8 @@ __attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const ch
 
 /* ------------------------------------------------------------------------- server */
 ncsl_status ncsl_http_server_create(const ncsl_config *cfg, ncsl_engine *engine,
-                                    ncsl_http_server **out, ncsl_err *err) {
+                                    const ncsl_http_services *services, ncsl_http_server **out,
+                                    ncsl_err *err) {
     *out = NULL;
     ncsl_http_server *srv = calloc(1, sizeof(*srv));
     if (!srv) {
@@ -559,6 +593,9 @@ ncsl_status ncsl_http_server_create(const ncsl_config *cfg, ncsl_engine *engine,
     }
     srv->cfg = *cfg;
     srv->engine = engine;
+    if (services) {
+        srv->services = *services;
+    }
     srv->listen_fd = MHD_INVALID_SOCKET;
     srv->pending.next = srv->pending.prev = &srv->pending;
     pthread_mutex_init(&srv->mu, NULL);
@@ -647,7 +684,7 @@ void ncsl_http_server_abort_pending(ncsl_http_server *srv) {
         }
         ncsl_buf b;
         ncsl_buf_init(&b, 0);
-        build_error(&b, r, "SERVICE_UNAVAILABLE", kMsg, NULL, NULL);
+        ncsl__http_build_error(&b, r, "SERVICE_UNAVAILABLE", kMsg, NULL, NULL);
         r->done = true;
         r->status = 503;
         r->retry_after = true;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -16,6 +17,12 @@
 static const ncsl_cli_cmd g_commands[] = {
     {"run", "run a function's main(input) once in a fresh sandbox and print its result",
      ncsl_cli_cmd_run},
+    {"seal", "seal standard input to this installation's TEE, for one record (--label)",
+     ncsl_cli_cmd_seal},
+    {"unseal", "unseal a blob made by 'ncsl seal' (same installation, same --label)",
+     ncsl_cli_cmd_unseal},
+    {"verify-quote", "verify an SGX DCAP v3 quote and print a JSON verdict",
+     ncsl_cli_cmd_verify_quote},
 };
 
 static void print_usage(FILE *f) {
@@ -137,6 +144,144 @@ fail:
     return NULL;
 }
 
+/* "--name VALUE" or "--name=VALUE" (or the alias): 1 matched, 0 not this option, -1 value
+ * missing. */
+static int match_opt(const char *cmd, int argc, char **argv, int *i, const ncsl_cli_opt *o) {
+    const char *a = argv[*i];
+    const char *names[2] = {o->name, o->alias};
+    for (size_t k = 0; k < 2; k++) {
+        const char *name = names[k];
+        if (!name) {
+            continue;
+        }
+        size_t n = strlen(name);
+        if (strncmp(a, name, n) != 0 || (a[n] != '\0' && a[n] != '=')) {
+            continue;
+        }
+        if (o->flag) {
+            if (a[n] == '=') {
+                ncsl_cli_errorf("%s: option %s takes no value", cmd, name);
+                return -1;
+            }
+            *o->flag = true;
+            return 1;
+        }
+        if (a[n] == '=') {
+            *o->value = a + n + 1;
+            return 1;
+        }
+        if (*i + 1 >= argc) {
+            ncsl_cli_errorf("%s: option %s needs a value (see 'ncsl %s --help')", cmd, name, cmd);
+            return -1;
+        }
+        (*i)++;
+        *o->value = argv[*i];
+        return 1;
+    }
+    return 0;
+}
+
+int ncsl_cli_parse(const char *cmd, int argc, char **argv, const ncsl_cli_opt *opts, size_t nopts,
+                   const char **pos, size_t max_pos, size_t *npos, void (*usage)(FILE *f)) {
+    bool options_done = false;
+    *npos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (options_done || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (*npos >= max_pos) {
+                ncsl_cli_errorf("%s: unexpected argument '%s' (see 'ncsl %s --help')", cmd, a, cmd);
+                return -1;
+            }
+            pos[(*npos)++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            options_done = true;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        int m = 0;
+        for (size_t k = 0; k < nopts && m == 0; k++) {
+            m = match_opt(cmd, argc, argv, &i, &opts[k]);
+        }
+        if (m < 0) {
+            return -1;
+        }
+        if (m == 0) {
+            ncsl_cli_errorf("%s: unknown option '%s' (see 'ncsl %s --help')", cmd, a, cmd);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+bool ncsl_cli_parse_time(const char *text, int64_t *out) {
+    uint64_t secs = 0;
+    if (ncsl_cli_parse_u64(text, 0, (uint64_t)INT64_MAX, &secs)) {
+        *out = (int64_t)secs;
+        return true;
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    int consumed = 0;
+    if (sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &consumed) != 6 ||
+        consumed != 19) {
+        return false;
+    }
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+        tm.tm_min > 59 || tm.tm_sec > 60) {
+        return false;
+    }
+    const char *p = text + consumed;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9') {
+            return false;
+        }
+        while (*p >= '0' && *p <= '9') {
+            p++; /* fractions of a second do not matter for certificate validity */
+        }
+    }
+    long offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh = 0;
+        int om = 0;
+        int n = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5 || oh > 23 || om > 59) {
+            return false;
+        }
+        offset = (oh * 3600L + om * 60L) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p != '\0') {
+        return false;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1) {
+        return false;
+    }
+    *out = (int64_t)t - offset;
+    return true;
+}
+
+bool ncsl_cli_write_stdout(const void *data, size_t len) {
+    if ((len > 0 && fwrite(data, 1, len, stdout) != len) || fflush(stdout) != 0) {
+        ncsl_cli_errorf("cannot write to standard output: %s", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         print_usage(stderr);
@@ -166,6 +311,9 @@ int main(int argc, char **argv) {
         ncsl_cli_errorf("unknown option '%s' (see 'ncsl --help')", arg);
         return NCSL_CLI_EXIT_USAGE;
     }
+    /* The library's info lines (TEE chosen, files created) are for daemons, not for a command
+     * whose output is its answer; `run` has --log-level to see them. */
+    ncsl_log_set_level(NCSL_LOG_LEVEL_WARN);
     for (size_t i = 0; i < NCSL_ARRAY_LEN(g_commands); i++) {
         if (strcmp(arg, g_commands[i].name) == 0) {
             return g_commands[i].run(argc - 1, argv + 1);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define NCSL_CLI_EXIT_OK 0
 #define NCSL_CLI_EXIT_FAIL 1
@@ -25,6 +26,9 @@ typedef struct ncsl_cli_cmd {
 } ncsl_cli_cmd;
 
 int ncsl_cli_cmd_run(int argc, char **argv);
+int ncsl_cli_cmd_seal(int argc, char **argv);
+int ncsl_cli_cmd_unseal(int argc, char **argv);
+int ncsl_cli_cmd_verify_quote(int argc, char **argv);
 
 /* Prints "ncsl: <message>\n" to stderr. Never pass secrets, inputs or code. */
 void ncsl_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -37,5 +41,53 @@ bool ncsl_cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *
  * NUL-terminated buffer (caller frees with free(), or ncsl_free_secret_str for secrets) and sets
  * *len; on failure returns NULL with errno set (EFBIG when the file is larger than max_size). */
 char *ncsl_cli_read_file(const char *path, size_t max_size, size_t *len);
+
+/* ------------------------------------------------------------------ shared option parsing */
+
+/* One option of a subcommand: a flag (`flag` set) or an option with a value (`value` set).
+ * Values are borrowed from argv. Both "--name VALUE" and "--name=VALUE" are accepted. */
+typedef struct ncsl_cli_opt {
+    const char *name;  /* "--label" */
+    const char *alias; /* "-l" or NULL */
+    const char **value;
+    bool *flag;
+} ncsl_cli_opt;
+
+/*
+ * Parses argv[1..] of subcommand `cmd` against `opts`; other arguments are positional, at most
+ * `max_pos` of them, stored in `pos` (borrowed from argv) with their count in *npos. "-" is
+ * positional (stdin) and "--" ends the options. -h/--help prints `usage` to stdout.
+ * Returns 0 to go on, 1 when help was printed, -1 on bad usage (an error naming the option was
+ * printed).
+ */
+int ncsl_cli_parse(const char *cmd, int argc, char **argv, const ncsl_cli_opt *opts, size_t nopts,
+                   const char **pos, size_t max_pos, size_t *npos, void (*usage)(FILE *f));
+
+/* ------------------------------------------------------------------ the local TEE */
+
+struct ncsl_tee;
+
+/*
+ * Opens this installation's TEE the way ncsld does: configuration defaults, then `config_file`
+ * (NULL: none), then OCCLUM_SIMULATION, then `data_dir` (NULL: the configured Server.DataDir).
+ * On failure prints the reason and returns NULL. Close with ncsl_tee_close.
+ */
+struct ncsl_tee *ncsl_cli_open_tee(const char *config_file, const char *data_dir);
+
+/*
+ * Reads the "NCSL Simulation Root CA" a verifier pins for simulation quotes: `pem_file` when
+ * given, else <data dir>/tee/sim_root_ca.pem of the installation (data_dir, else the config's).
+ * Read-only: never creates an installation. Returns a malloc'd NUL-terminated PEM (caller frees)
+ * with *len, or NULL after printing why.
+ */
+char *ncsl_cli_sim_root(const char *pem_file, const char *config_file, const char *data_dir,
+                        size_t *len);
+
+/* Parses a time for --at: RFC 3339 ("2026-11-24T12:00:00Z", optional fraction, "Z" or
+ * "+HH:MM"/"-HH:MM") or whole seconds since the Unix epoch. False when `text` is neither. */
+bool ncsl_cli_parse_time(const char *text, int64_t *out);
+
+/* Writes `len` bytes to stdout; false (and an error printed) on failure. */
+bool ncsl_cli_write_stdout(const void *data, size_t len);
 
 #endif

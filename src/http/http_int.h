@@ -1,0 +1,106 @@
+/*
+ * Internals of ncsld's HTTP front end shared by server.c (request life cycle, routing, the
+ * envelope) and the route files (route_*.c). Not for other subsystems.
+ */
+#ifndef NCSL_HTTP_INT_H
+#define NCSL_HTTP_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "http.h"
+
+typedef enum req_state {
+    REQ_NEW = 0,
+    REQ_SIMPLE,    /* no body wanted: answered when the request is complete */
+    REQ_RECEIVING, /* reading a JSON body */
+    REQ_WAITING,   /* submitted to the engine; connection suspended until it answers */
+    REQ_ANSWERED,  /* a response was queued */
+} req_state;
+
+struct http_route;
+
+typedef struct http_req {
+    struct ncsl_http_server *srv;
+    struct MHD_Connection *conn;
+    struct http_req *prev, *next;   /* srv->pending list while waiting for the engine */
+    const struct http_route *route; /* NULL: no route for this path and method */
+    char request_id[37];
+    char method[16];
+    char path[160];
+    uint64_t start_us;
+    req_state state; /* MHD threads only */
+    ncsl_buf body;   /* bounded by max_body_bytes; wiped on free */
+    size_t received;
+    bool too_large;
+    /* guarded by srv->mu */
+    unsigned refs;
+    bool done;
+    bool suspended;
+    bool listed;
+    int status;       /* HTTP status of the answer */
+    bool retry_after; /* 503: add Retry-After */
+    char *resp;       /* malloc'd body published by the callback */
+    size_t resp_len;
+} http_req;
+
+struct ncsl_http_server {
+    ncsl_config cfg;
+    ncsl_engine *engine;         /* borrowed */
+    ncsl_http_services services; /* borrowed handles */
+    struct MHD_Daemon *mhd;
+    MHD_socket listen_fd; /* returned by MHD_quiesce_daemon; closed after stop */
+    uint16_t port;
+    char url[320];
+    pthread_mutex_t mu;
+    unsigned active;  /* requests alive on the MHD side */
+    http_req pending; /* sentinel of the list of requests waiting for the engine */
+    bool draining;
+};
+
+/* A route handler: runs on an MHD thread once the request (and its body, if any) is complete,
+ * and must queue an answer (or suspend the connection, as the execute route does). */
+typedef enum MHD_Result (*http_handler)(http_req *r);
+
+typedef struct http_route {
+    const char *method; /* "GET", "POST"...; a GET route also answers HEAD */
+    const char *path;
+    http_handler handler;
+} http_route;
+
+/* ------------------------------------------------------------------ answers (server.c) */
+
+/* {"success":false,"error":{code,message,field?,details?},"metadata"} into `b`. */
+void ncsl__http_build_error(ncsl_buf *b, const http_req *r, const char *code, const char *message,
+                            const char *field, const char *details_json);
+/* Appends ,"metadata":{...}} closing the envelope opened by the caller. */
+void ncsl__http_append_metadata(ncsl_buf *b, const http_req *r);
+/* Queues `b` (taken) as the response. */
+enum MHD_Result ncsl__http_answer_buf(http_req *r, int status, ncsl_buf *b, bool retry_after,
+                                      const char *allow);
+enum MHD_Result ncsl__http_answer_error(http_req *r, int status, const char *code,
+                                        const char *message, const char *field, const char *allow);
+/* The status's HTTP code and API code, with err's message and field. */
+enum MHD_Result ncsl__http_answer_status(http_req *r, ncsl_status st, const ncsl_err *err);
+/* {"success":true,"data":<data>,"metadata"} with status 200; `data` is taken (decref'd). */
+enum MHD_Result ncsl__http_answer_data(http_req *r, json_t *data);
+
+/* ------------------------------------------------------------------ request helpers */
+
+/* A query-string argument (borrowed from MHD, valid during the request), NULL when absent. */
+const char *ncsl__http_query(http_req *r, const char *name);
+/* Parses the request body as a JSON object (the caller decrefs it). On failure answers 400
+ * naming "body" and returns NULL with *answered set to the MHD result. */
+json_t *ncsl__http_body_object(http_req *r, enum MHD_Result *answered);
+
+/* ------------------------------------------------------------------ route handlers */
+
+/* route_trust.c: GET /api/v1/tee-info. */
+enum MHD_Result ncsl__http_route_tee_info(http_req *r);
+
+#endif /* NCSL_HTTP_INT_H */

@@ -1,0 +1,219 @@
+/*
+ * `ncsl verify-quote QUOTE.bin`: verifies a raw SGX DCAP v3 quote with the library's verifier
+ * (src/attest) and prints its verdict as one JSON object. Genuine quotes chain to the pinned
+ * Intel SGX Root CA; simulation quotes pass only with --allow-simulation, against one
+ * installation's simulation root, and are reported as "simulation", never as hardware.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "attest/attest.h"
+#include "cli.h"
+#include "common/common.h"
+#include "crypto/crypto.h"
+
+#define QUOTE_MAX ((size_t)1 << 20)
+#define PEM_MAX ((size_t)64 * 1024)
+
+typedef struct vq_args {
+    const char *quote;
+    const char *at;
+    const char *root;
+    const char *sim_root;
+    const char *data_dir;
+    const char *config;
+    bool allow_sim;
+} vq_args;
+
+static void vq_usage(FILE *f) {
+    fprintf(f,
+            "usage: ncsl verify-quote [options] QUOTE.bin\n"
+            "\n"
+            "Verifies an Intel SGX DCAP v3 ECDSA quote ('-' reads it from stdin): the layout, the\n"
+            "enclave report's signature by the attestation key, the Quoting Enclave's binding of\n"
+            "that key, the QE report's signature by the PCK certificate, and the PCK chain to the\n"
+            "pinned Intel SGX Root CA. Prints a JSON verdict with the enclave's identity\n"
+            "(mrEnclave, mrSigner, isvProdId, isvSvn, debug, reportData).\n"
+            "\n"
+            "options:\n"
+            "  --at TIME              check certificates as of TIME (RFC 3339, e.g.\n"
+            "                         2024-01-01T00:00:00Z, or seconds since the epoch);\n"
+            "                         default: now\n"
+            "  --root PEM             pin this Intel SGX Root CA certificate instead of the\n"
+            "                         built-in one\n"
+            "  --allow-simulation     accept a quote of NCSL's simulation TEE, checked against\n"
+            "                         one installation's simulation root (reported as\n"
+            "                         teeType \"simulation\": it proves nothing about hardware)\n"
+            "  --simulation-root PEM  that root's certificate (default: the one in --data-dir)\n"
+            "  --data-dir DIR         the installation whose simulation root to pin (default:\n"
+            "                         the config's Server.DataDir, ./ncsl-data)\n"
+            "  --config FILE          NCSL configuration file\n"
+            "  -h, --help             show this help and exit\n"
+            "\n"
+            "Exit status: 0 the quote is valid; 1 it is not (the verdict says which check failed\n"
+            "and why) or it could not be read; 2 bad usage.\n");
+}
+
+static const char *step_name(ncsl_attest_step s) {
+    switch (s) {
+    case NCSL_ATTEST_STEP_NONE:
+        return NULL;
+    case NCSL_ATTEST_STEP_PARSE:
+        return "parse";
+    case NCSL_ATTEST_STEP_VERSION:
+        return "version";
+    case NCSL_ATTEST_STEP_ISV_SIGNATURE:
+        return "isv-report-signature";
+    case NCSL_ATTEST_STEP_QE_BINDING:
+        return "qe-report-data-binding";
+    case NCSL_ATTEST_STEP_QE_SIGNATURE:
+        return "qe-report-signature";
+    case NCSL_ATTEST_STEP_PCK_CHAIN:
+        return "pck-certificate-chain";
+    case NCSL_ATTEST_STEP_SETUP:
+        return "setup";
+    }
+    return "other";
+}
+
+static json_t *hex_value(const uint8_t *p, size_t n) {
+    char hex[2 * 64 + 1];
+    if (n > 64 || ncsl_crypto_hex_encode(p, n, hex, sizeof(hex), NULL) != NCSL_OK) {
+        return json_null();
+    }
+    return json_string(hex);
+}
+
+static json_t *verdict_json(const ncsl_quote_verdict *v) {
+    json_t *o = json_object();
+    if (!o) {
+        return NULL;
+    }
+    const char *kind = v->tee_kind == NCSL_ATTEST_TEE_SGX_HARDWARE ? "sgx"
+                       : v->tee_kind == NCSL_ATTEST_TEE_SIMULATION ? "simulation"
+                                                                   : NULL;
+    const char *step = step_name(v->failed_step);
+    char at[32] = "";
+    time_t t = (time_t)v->checked_at;
+    struct tm tm;
+    if (gmtime_r(&t, &tm)) {
+        strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    }
+    json_object_set_new(o, "valid", json_boolean(v->valid));
+    json_object_set_new(o, "reason", json_string(v->valid ? "" : v->reason));
+    json_object_set_new(o, "failedStep", step ? json_string(step) : json_null());
+    json_object_set_new(o, "teeType", kind ? json_string(kind) : json_null());
+    json_object_set_new(o, "note", json_string(v->note));
+    json_object_set_new(o, "checkedAt", json_string(at));
+    json_object_set_new(o, "collateralChecked", json_boolean(v->collateral_checked));
+    if (v->fields_present) {
+        json_object_set_new(o, "version", json_integer(v->version));
+        json_object_set_new(o, "attestationKeyType", json_integer(v->att_key_type));
+        json_object_set_new(o, "qeSvn", json_integer(v->qe_svn));
+        json_object_set_new(o, "pceSvn", json_integer(v->pce_svn));
+        json_object_set_new(o, "debug", json_boolean(v->debug));
+        json_object_set_new(o, "mrEnclave", hex_value(v->mr_enclave, sizeof(v->mr_enclave)));
+        json_object_set_new(o, "mrSigner", hex_value(v->mr_signer, sizeof(v->mr_signer)));
+        json_object_set_new(o, "isvProdId", json_integer(v->isv_prod_id));
+        json_object_set_new(o, "isvSvn", json_integer(v->isv_svn));
+        json_object_set_new(o, "cpuSvn", hex_value(v->cpu_svn, sizeof(v->cpu_svn)));
+        json_object_set_new(o, "attributes", hex_value(v->attributes, sizeof(v->attributes)));
+        json_object_set_new(o, "reportData", hex_value(v->report_data, sizeof(v->report_data)));
+        json_object_set_new(o, "fmspc",
+                            v->has_fmspc ? hex_value(v->fmspc, sizeof(v->fmspc)) : json_null());
+    }
+    return o;
+}
+
+int ncsl_cli_cmd_verify_quote(int argc, char **argv) {
+    vq_args a;
+    memset(&a, 0, sizeof(a));
+    const ncsl_cli_opt opts[] = {
+        {"--at", NULL, &a.at, NULL},
+        {"--root", NULL, &a.root, NULL},
+        {"--allow-simulation", NULL, NULL, &a.allow_sim},
+        {"--simulation-root", NULL, &a.sim_root, NULL},
+        {"--data-dir", NULL, &a.data_dir, NULL},
+        {"--config", NULL, &a.config, NULL},
+    };
+    const char *pos[1];
+    size_t npos = 0;
+    int rc = ncsl_cli_parse("verify-quote", argc, argv, opts, NCSL_ARRAY_LEN(opts), pos, 1, &npos,
+                            vq_usage);
+    if (rc != 0) {
+        return rc > 0 ? NCSL_CLI_EXIT_OK : NCSL_CLI_EXIT_USAGE;
+    }
+    if (npos != 1) {
+        ncsl_cli_errorf("verify-quote: missing QUOTE.bin (see 'ncsl verify-quote --help')");
+        return NCSL_CLI_EXIT_USAGE;
+    }
+    a.quote = pos[0];
+    ncsl_quote_verify_opts vo;
+    ncsl_attest_quote_verify_opts_default(&vo);
+    if (a.at && !ncsl_cli_parse_time(a.at, &vo.at_time)) {
+        ncsl_cli_errorf("verify-quote: --at '%s' is not an RFC 3339 time "
+                        "(2024-01-01T00:00:00Z) or seconds since the epoch",
+                        a.at);
+        return NCSL_CLI_EXIT_USAGE;
+    }
+    if ((a.sim_root || a.data_dir) && !a.allow_sim) {
+        ncsl_cli_errorf("verify-quote: --simulation-root/--data-dir only matter with "
+                        "--allow-simulation");
+        return NCSL_CLI_EXIT_USAGE;
+    }
+
+    int exit_code = NCSL_CLI_EXIT_FAIL;
+    char *root = NULL;
+    char *sim_root = NULL;
+    size_t qlen = 0;
+    uint8_t *quote = (uint8_t *)ncsl_cli_read_file(a.quote, QUOTE_MAX, &qlen);
+    if (!quote) {
+        ncsl_cli_errorf("cannot read %s: %s", a.quote,
+                        errno == EFBIG ? "larger than 1 MiB, not a quote" : strerror(errno));
+        goto out;
+    }
+    if (a.root) {
+        root = ncsl_cli_read_file(a.root, PEM_MAX, &vo.root_pem_len);
+        if (!root) {
+            ncsl_cli_errorf("cannot read --root %s: %s", a.root, strerror(errno));
+            goto out;
+        }
+        vo.root_pem = root;
+    }
+    if (a.allow_sim) {
+        sim_root = ncsl_cli_sim_root(a.sim_root, a.config, a.data_dir, &vo.simulation_root_pem_len);
+        if (!sim_root) {
+            goto out;
+        }
+        vo.allow_simulation = true;
+        vo.simulation_root_pem = sim_root;
+    }
+    ncsl_quote_verdict v;
+    ncsl_err err;
+    ncsl_err_clear(&err);
+    ncsl_status st = ncsl_attest_quote_verify(quote, qlen, &vo, &v, &err);
+    if (st == NCSL_E_INVALID_ARG || st == NCSL_E_NOMEM) {
+        ncsl_cli_errorf("verify-quote: the quote could not be judged: %s", err.message);
+        goto out;
+    }
+    json_t *o = verdict_json(&v);
+    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(o);
+    if (!text) {
+        ncsl_cli_errorf("verify-quote: out of memory");
+        goto out;
+    }
+    bool ok = ncsl_cli_write_stdout(text, strlen(text)) && ncsl_cli_write_stdout("\n", 1);
+    free(text);
+    exit_code = ok && st == NCSL_OK && v.valid ? NCSL_CLI_EXIT_OK : NCSL_CLI_EXIT_FAIL;
+out:
+    free(quote);
+    free(root);
+    free(sim_root);
+    return exit_code;
+}
