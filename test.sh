@@ -3,9 +3,14 @@
 # HTTP on 127.0.0.1), first in the debug build, then again in the ASan+UBSan build (LeakSanitizer
 # on). On a fresh Debian 12 machine it first installs what it needs (scripts/bootstrap.sh).
 #
+# Then every fuzz target runs briefly under ASan+UBSan (clang/libFuzzer; tests/fuzz/README.md
+# says how to run them longer).
+#
 #   ./test.sh            everything
 #   ./test.sh debug      only the debug build's tests (quicker)
 #   ./test.sh asan-ubsan only the sanitizer build's tests
+#
+# NCSL_FUZZ_SECONDS=N    seconds per fuzz target in the full run (default 10; 0 skips fuzzing)
 set -euo pipefail
 cd "$(dirname "$0")"
 presets=${1:-"debug asan-ubsan"}
@@ -43,4 +48,10 @@ for p in $presets; do
         failed=1
     fi
 done
+if [ "$presets" = "debug asan-ubsan" ] && [ "${NCSL_FUZZ_SECONDS:-10}" != 0 ]; then
+    echo "=== fuzz: ${NCSL_FUZZ_SECONDS:-10} s per target (ASan+UBSan)"
+    if ! tests/fuzz/run.sh "${NCSL_FUZZ_SECONDS:-10}"; then
+        failed=1
+    fi
+fi
 exit $failed
