@@ -59,6 +59,11 @@ typedef enum ncsl_status {
     NCSL_E_ATTEST_UNSUPPORTED = 401, /* a quote version or key type this build does not verify */
     NCSL_E_ATTEST_SIGNATURE = 402,   /* a quote signature or the QE key binding does not verify */
     NCSL_E_ATTEST_CHAIN = 403,       /* the PCK certificate chain is invalid or not Intel's */
+    NCSL_E_ATTEST_COLLATERAL = 404,  /* collateral missing, malformed, not Intel's, or another
+                                        platform's (FMSPC, CRL issuer) */
+    NCSL_E_ATTEST_COLLATERAL_EXPIRED = 405, /* collateral outside its validity window */
+    NCSL_E_ATTEST_REVOKED = 406, /* a certificate, the TCB level or the QE's level is revoked */
+    NCSL_E_ATTEST_TCB = 407,     /* no TCB level matches, or the QE is not the QE identity's */
 
     /* crypto and sealing: a cryptographic operation failed or sealed data was rejected */
     NCSL_E_CRYPTO = 500,         /* an OpenSSL operation or the random generator failed */
@@ -71,6 +76,17 @@ typedef enum ncsl_status {
     NCSL_E_TEE = 600,               /* a TEE operation (measure, quote, key) failed */
     NCSL_E_TEE_INSECURE_FILE = 601, /* a TEE state file has unsafe permissions, type or size */
     NCSL_E_TEE_STATE = 602,         /* the TEE's on-disk state is incomplete or corrupt */
+    NCSL_E_TEE_UNAVAILABLE = 603,   /* the TEE's quoting service is not ready or stayed busy */
+
+    /* enclave identity keys, attestation proofs and signed receipts (see ncsl_err.field) */
+    NCSL_E_KEYS_STATE = 700,        /* the sealed identity key file is unreadable, tampered with,
+                                       sealed by another enclave or installation, or corrupt */
+    NCSL_E_KEY_INVALID = 701,       /* a public key is not a valid point in the right encoding */
+    NCSL_E_SIGNATURE_INVALID = 702, /* a signature does not verify with the given key */
+    NCSL_E_PROOF_MALFORMED = 710,   /* an attestation proof's JSON is wrong (field names it) */
+    NCSL_E_PROOF_INVALID = 711,     /* a proof was checked and rejected (binding or policy) */
+    NCSL_E_RECEIPT_MALFORMED = 720, /* a receipt's JSON is wrong (field names it) */
+    NCSL_E_RECEIPT_INVALID = 721,   /* a receipt's signature or expected key does not match */
 } ncsl_status;
 
 /* Details of a failure. Caller-owned; every function that takes one accepts NULL. */

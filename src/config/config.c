@@ -215,7 +215,6 @@ void ncsl_config_defaults(ncsl_config *cfg) {
     cfg->server.log_level = NCSL_LOG_LEVEL_INFO;
 
     js_defaults(&cfg->js);
-    cfg->tee_resolved = NCSL_TEE_AUTO;
 }
 
 const char *ncsl_tee_type_name(ncsl_tee_type t) {
@@ -530,42 +529,7 @@ static unsigned min_u(unsigned a, unsigned b) {
     return a < b ? a : b;
 }
 
-static ncsl_status resolve_tee(ncsl_config *cfg, ncsl_err *err) {
-    bool forced = cfg->tee.simulation_mode || cfg->simulation_forced_by_env;
-    const char *by = cfg->simulation_forced_by_env ? "OCCLUM_SIMULATION=1" : "Tee.SimulationMode";
-    switch (cfg->tee.type) {
-    case NCSL_TEE_AUTO:
-        if (forced) {
-            snprintf(cfg->tee_reason, sizeof(cfg->tee_reason), "simulation forced by %s", by);
-        } else {
-            snprintf(cfg->tee_reason, sizeof(cfg->tee_reason),
-                     "only the simulation backend is built into this binary");
-        }
-        break;
-    case NCSL_TEE_SIMULATION:
-        snprintf(cfg->tee_reason, sizeof(cfg->tee_reason), "Tee.Type Simulation");
-        break;
-    case NCSL_TEE_OCCLUM:
-    case NCSL_TEE_GRAMINE:
-        if (!forced) {
-            return ncsl_err_set(err, NCSL_E_CONFIG, "Tee.Type",
-                                "the %s backend is not available in this build; use Auto or "
-                                "Simulation, or set OCCLUM_SIMULATION=1",
-                                ncsl_tee_type_name(cfg->tee.type));
-        }
-        snprintf(cfg->tee_reason, sizeof(cfg->tee_reason),
-                 "Tee.Type %s with simulation forced by %s", ncsl_tee_type_name(cfg->tee.type), by);
-        break;
-    }
-    cfg->tee_resolved = NCSL_TEE_SIMULATION;
-    return NCSL_OK;
-}
-
 ncsl_status ncsl_config_finalize(ncsl_config *cfg, ncsl_err *err) {
-    ncsl_status st = resolve_tee(cfg, err);
-    if (st != NCSL_OK) {
-        return st;
-    }
     cfg->note_count = 0;
 
     /* Deadline: the enclave's own execution limit bounds every call. */

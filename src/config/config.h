@@ -70,10 +70,8 @@ typedef struct ncsl_config {
     /* Which settings with derived defaults the file set explicitly (NCSL_CONFIG_SET_*): an
      * explicit value that breaks a Tee.Occlum bound is an error, a derived one is adjusted. */
     unsigned set_mask;
-    /* Filled by ncsl_config_finalize: the TEE actually used (always NCSL_TEE_SIMULATION in this
-     * build) and why, plus adjustments it made to derived values (the daemon logs them). */
-    ncsl_tee_type tee_resolved;
-    char tee_reason[160];
+    /* Filled by ncsl_config_finalize: adjustments it made to derived values (the daemon logs
+     * them). Which TEE backend runs is decided when the TEE is opened (src/tee), not here. */
     char notes[NCSL_CONFIG_MAX_NOTES][192];
     size_t note_count;
 } ncsl_config;

@@ -83,22 +83,23 @@ static void remove_url_file(const char *data_dir) {
 static void log_config(const ncsl_config *cfg) {
     const ncsl_config_server *s = &cfg->server;
     const ncsl_engine_options *j = &cfg->js;
-    NCSL_LOG_INFO("config",
-                  "tee=%s (%s) listen=%s:%u dataDir=%s maxBodyBytes=%zu queueSize=%u "
-                  "httpThreads=%u connectionLimit=%u connectionTimeoutSeconds=%u "
-                  "shutdownGraceSeconds=%u",
-                  ncsl_tee_type_name(cfg->tee_resolved), cfg->tee_reason, s->listen_host,
-                  (unsigned)s->listen_port, s->data_dir, s->max_body_bytes, s->queue_size,
-                  s->http_threads, s->connection_limit, s->connection_timeout_s,
-                  s->shutdown_grace_s);
+    NCSL_LOG_INFO(
+        "config",
+        "Tee.Type=%s%s listen=%s:%u dataDir=%s maxBodyBytes=%zu queueSize=%u "
+        "httpThreads=%u connectionLimit=%u connectionTimeoutSeconds=%u "
+        "shutdownGraceSeconds=%u",
+        ncsl_tee_type_name(cfg->tee.type),
+        cfg->tee.simulation_mode || cfg->simulation_forced_by_env
+            ? (cfg->simulation_forced_by_env ? " (simulation forced by OCCLUM_SIMULATION)"
+                                             : " (simulation forced by Tee.SimulationMode)")
+            : "",
+        s->listen_host, (unsigned)s->listen_port, s->data_dir, s->max_body_bytes, s->queue_size,
+        s->http_threads, s->connection_limit, s->connection_timeout_s, s->shutdown_grace_s);
     NCSL_LOG_INFO("config",
                   "javascript workers=%u memoryLimitBytes=%zu timeoutMs=%u stackBytes=%zu "
                   "maxOutputBytes=%zu maxLogBytes=%zu maxCodeBytes=%zu maxInputBytes=%zu",
                   j->workers, j->memory_limit_bytes, (unsigned)j->timeout_ms, j->stack_size_bytes,
                   j->max_output_bytes, j->max_log_bytes, j->max_code_bytes, j->max_input_bytes);
-    if (cfg->tee.type == NCSL_TEE_AUTO) {
-        NCSL_LOG_INFO("config", "Tee.Type Auto resolved to simulation: %s", cfg->tee_reason);
-    }
     for (size_t i = 0; i < cfg->note_count; i++) {
         NCSL_LOG_WARN("config", "%s", cfg->notes[i]);
     }

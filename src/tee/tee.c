@@ -1,11 +1,14 @@
 /*
  * tee: backend selection and the forwarders to the chosen backend's ops table.
  *
- * Selection order (DESIGN.md section 5): simulation when forced or requested; Occlum and Gramine
- * when requested (not built yet: NCSL_E_UNSUPPORTED); Auto probes Occlum, then Gramine, then
- * falls back to simulation. A detected Occlum or Gramine under Auto is an error, not a silent
- * fallback: running inside an enclave with simulated attestation is a configuration mistake the
- * operator must make explicitly (simulation_forced).
+ * Selection order (DESIGN.md section 5, details at ncsl_tee_open in tee.h): simulation when
+ * forced or requested; Occlum and Gramine when requested and detected; Auto probes Occlum, then
+ * Gramine, then falls back to simulation. Detection is cheap and read-only (uname, stat); the
+ * backend's open then talks to the device and fails with the reason when it does not answer like
+ * the platform it claims to be. A detected enclave is never silently replaced by simulation:
+ * running inside an enclave with simulated attestation is a configuration mistake the operator
+ * must make explicitly (simulation_forced). gramine-direct is not an enclave, so Auto treats it
+ * like a plain host.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,17 +36,59 @@ static bool is_char_device(const char *path) {
     return stat(path, &st) == 0 && S_ISCHR(st.st_mode);
 }
 
-/* REFERENCE.md 1: uname sysname "Occlum" and /dev/sgx a character device (on a plain host with
- * the in-kernel driver /dev/sgx is a directory). */
-static bool detect_occlum(void) {
-    struct utsname u;
-    return uname(&u) == 0 && strcmp(u.sysname, "Occlum") == 0 && is_char_device("/dev/sgx");
+static bool is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* REFERENCE.md 2: /dev/attestation exists under gramine-direct and gramine-sgx. */
-static bool detect_gramine(void) {
-    struct stat st;
-    return stat("/dev/attestation", &st) == 0;
+typedef enum occlum_probe {
+    OCCLUM_ABSENT,    /* sysname is not "Occlum" */
+    OCCLUM_NO_DEVICE, /* inside Occlum, but the device is not a character device */
+    OCCLUM_PRESENT,
+} occlum_probe;
+
+typedef enum gramine_probe {
+    GRAMINE_ABSENT, /* no directory */
+    GRAMINE_DIRECT, /* the directory without attestation_type: gramine-direct, no enclave */
+    GRAMINE_SGX,
+} gramine_probe;
+
+/* What the probes saw, for the messages. */
+typedef struct probe {
+    char sysname[65];
+    const char *device;
+    const char *gramine_dir;
+    occlum_probe occlum;
+    gramine_probe gramine;
+} probe;
+
+/* REFERENCE.md 1: uname sysname "Occlum" and /dev/sgx a character device (on a plain host with
+ * the in-kernel driver /dev/sgx is a directory). REFERENCE.md 2: /dev/attestation exists under
+ * gramine-direct and gramine-sgx; attestation_type only under gramine-sgx (Gramine's
+ * attestation.c adds the SGX files only when the host type is Linux-SGX). */
+static void run_probes(const ncsl_tee_options *opts, probe *p) {
+    struct utsname u;
+    memset(p, 0, sizeof(*p));
+    if (opts->sysname) {
+        snprintf(p->sysname, sizeof(p->sysname), "%s", opts->sysname);
+    } else if (uname(&u) == 0) {
+        snprintf(p->sysname, sizeof(p->sysname), "%s", u.sysname);
+    }
+    p->device = opts->occlum_device ? opts->occlum_device : NCSL_TEE_OCCLUM_DEVICE_DEFAULT;
+    p->gramine_dir = opts->gramine_dir ? opts->gramine_dir : NCSL_TEE_GRAMINE_DIR_DEFAULT;
+    if (strcmp(p->sysname, "Occlum") != 0) {
+        p->occlum = OCCLUM_ABSENT;
+    } else {
+        p->occlum = is_char_device(p->device) ? OCCLUM_PRESENT : OCCLUM_NO_DEVICE;
+    }
+    p->gramine = GRAMINE_ABSENT;
+    if (is_dir(p->gramine_dir)) {
+        char path[4096];
+        struct stat st;
+        int n = snprintf(path, sizeof(path), "%s/attestation_type", p->gramine_dir);
+        bool sgx = n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0;
+        p->gramine = sgx ? GRAMINE_SGX : GRAMINE_DIRECT;
+    }
 }
 
 static bool host_has_sgx_device(void) {
@@ -53,6 +98,7 @@ static bool host_has_sgx_device(void) {
 /* Picks the ops table and fills `reason`. */
 static ncsl_status select_backend(const ncsl_tee_options *opts, const ncsl_tee_ops **ops,
                                   char *reason, size_t reason_size, ncsl_err *err) {
+    probe p;
     *ops = NULL;
     if (opts->simulation_forced) {
         snprintf(reason, reason_size,
@@ -67,36 +113,89 @@ static ncsl_status select_backend(const ncsl_tee_options *opts, const ncsl_tee_o
         *ops = &ncsl__tee_sim_ops;
         return NCSL_OK;
     case NCSL_TEE_OCCLUM:
-        return ncsl_err_set(err, NCSL_E_UNSUPPORTED, "type",
-                            "the Occlum TEE backend is not built into this NCSL yet; use "
-                            "Tee.Type Simulation (or OCCLUM_SIMULATION=1) for now");
     case NCSL_TEE_GRAMINE:
-        return ncsl_err_set(err, NCSL_E_UNSUPPORTED, "type",
-                            "the Gramine TEE backend is not built into this NCSL yet; use "
-                            "Tee.Type Simulation for now");
     case NCSL_TEE_AUTO:
         break;
     default:
         return ncsl_err_set(err, NCSL_E_INVALID_ARG, "type", "unknown TEE type %d",
                             (int)opts->type);
     }
-    if (detect_occlum()) {
-        return ncsl_err_set(err, NCSL_E_UNSUPPORTED, "type",
-                            "Tee.Type Auto detected Occlum (uname sysname \"Occlum\", /dev/sgx is "
-                            "a character device), but the Occlum backend is not built yet; set "
-                            "Tee.SimulationMode true (or OCCLUM_SIMULATION=1) to run simulated");
+    run_probes(opts, &p);
+
+    if (opts->type == NCSL_TEE_OCCLUM) {
+        if (p.occlum == OCCLUM_ABSENT) {
+            return ncsl_err_set(err, NCSL_E_UNSUPPORTED, "type",
+                                "Tee.Type Occlum, but not running inside Occlum (uname sysname "
+                                "is \"%s\", not \"Occlum\"); use Tee.Type Auto or Simulation",
+                                p.sysname);
+        }
+        if (p.occlum == OCCLUM_NO_DEVICE) {
+            return ncsl_err_set(err, NCSL_E_UNSUPPORTED, "type",
+                                "Tee.Type Occlum: inside Occlum, but %s is not a character "
+                                "device (mount devfs at /dev in Occlum.json)",
+                                p.device);
+        }
+        snprintf(reason, reason_size, "Tee.Type Occlum (sysname Occlum, %s is a character device)",
+                 p.device);
+        *ops = &ncsl__tee_occlum_ops;
+        return NCSL_OK;
     }
-    if (detect_gramine()) {
-        return ncsl_err_set(err, NCSL_E_UNSUPPORTED, "type",
-                            "Tee.Type Auto detected Gramine (/dev/attestation exists), but the "
-                            "Gramine backend is not built yet; set Tee.SimulationMode true to "
-                            "run simulated");
+    if (opts->type == NCSL_TEE_GRAMINE) {
+        if (p.gramine == GRAMINE_ABSENT) {
+            return ncsl_err_set(err, NCSL_E_UNSUPPORTED, "type",
+                                "Tee.Type Gramine, but %s does not exist: not running inside "
+                                "Gramine; use Tee.Type Auto or Simulation",
+                                p.gramine_dir);
+        }
+        if (p.gramine == GRAMINE_DIRECT) {
+            return ncsl_err_set(err, NCSL_E_UNSUPPORTED, "type",
+                                "Tee.Type Gramine, but %s has no attestation_type: this is "
+                                "gramine-direct, which runs without an SGX enclave; run under "
+                                "gramine-sgx, or use Tee.Type Simulation",
+                                p.gramine_dir);
+        }
+        snprintf(reason, reason_size, "Tee.Type Gramine (%s/attestation_type present: gramine-sgx)",
+                 p.gramine_dir);
+        *ops = &ncsl__tee_gramine_ops;
+        return NCSL_OK;
     }
-    if (host_has_sgx_device()) {
+
+    /* Auto. */
+    if (p.occlum == OCCLUM_PRESENT) {
         snprintf(reason, reason_size,
-                 "an SGX device exists but the process is not inside Occlum or Gramine");
+                 "Auto: inside Occlum (sysname Occlum, %s is a character device)", p.device);
+        *ops = &ncsl__tee_occlum_ops;
+        return NCSL_OK;
+    }
+    if (p.occlum == OCCLUM_NO_DEVICE) {
+        return ncsl_err_set(err, NCSL_E_UNSUPPORTED, "type",
+                            "Tee.Type Auto: inside Occlum (sysname Occlum), but %s is not a "
+                            "character device, so the enclave cannot attest (mount devfs at /dev "
+                            "in Occlum.json); set Tee.SimulationMode true (or "
+                            "OCCLUM_SIMULATION=1) to run simulated",
+                            p.device);
+    }
+    if (p.gramine == GRAMINE_SGX) {
+        snprintf(reason, reason_size,
+                 "Auto: not in Occlum (sysname %.32s); inside gramine-sgx (%s/attestation_type "
+                 "present)",
+                 p.sysname, p.gramine_dir);
+        *ops = &ncsl__tee_gramine_ops;
+        return NCSL_OK;
+    }
+    if (p.gramine == GRAMINE_DIRECT) {
+        snprintf(reason, reason_size,
+                 "Auto: not in Occlum (sysname %.32s); %s has no attestation_type (gramine-direct, "
+                 "no SGX); using simulation",
+                 p.sysname, p.gramine_dir);
     } else {
-        snprintf(reason, reason_size, "no /dev/sgx device and not inside Occlum or Gramine");
+        snprintf(reason, reason_size,
+                 "Auto: not in Occlum (sysname %.32s); not in Gramine (%s absent); using "
+                 "simulation%s",
+                 p.sysname, p.gramine_dir,
+                 host_has_sgx_device() ? " (the host has an SGX device, but NCSL runs outside an "
+                                         "enclave)"
+                                       : "");
     }
     *ops = &ncsl__tee_sim_ops;
     return NCSL_OK;

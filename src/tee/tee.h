@@ -5,13 +5,17 @@
  * ConnectionType); an opened ncsl_tee is that table plus the backend's private state. Callers use
  * the ncsl_tee_* wrappers below and never look inside.
  *
- * Backends: "simulation" (src/tee/sim/tee_sim.c) is the only one built so far. Occlum and Gramine
- * are detected (cheaply: uname sysname "Occlum" plus /dev/sgx as a character device;
- * /dev/attestation exists) but not implemented: requesting them, or running Auto where one is
- * detected, returns NCSL_E_UNSUPPORTED with a message naming the way out (simulation).
+ * Backends (all three are always built; they use nothing but libc and OpenSSL):
+ *   "simulation" (sim/tee_sim.c): no hardware; quotes chain to a per-installation root.
+ *   "occlum" (occlum/tee_occlum.c): inside an Occlum LibOS enclave, through the ioctls of
+ *       Occlum's /dev/sgx (REFERENCE.md section 1).
+ *   "gramine" (gramine/tee_gramine.c): inside a gramine-sgx enclave, through the
+ *       /dev/attestation pseudo-files (REFERENCE.md section 2).
+ * Selection is described at ncsl_tee_open.
  *
  * Thread safety: open/close are not thread-safe against other calls on the same handle; every
- * other operation may be called concurrently once open returned.
+ * other operation may be called concurrently once open returned (the hardware backends serialize
+ * their device access internally).
  */
 #ifndef NCSL_TEE_H
 #define NCSL_TEE_H
@@ -46,14 +50,45 @@ typedef struct ncsl_tee_measurement {
     bool debug; /* attributes flags & 0x2 */
 } ncsl_tee_measurement;
 
-/* Options for ncsl_tee_open. Caller-owned; fill with ncsl_tee_options_default. */
+/*
+ * The system calls the Occlum backend reaches the SGX device through. NULL in the options means
+ * the real ones: open(2), ioctl(2), close(2). Tests install a fake SGX driver here (this is the
+ * only seam: the backend's own code runs unchanged). Each function returns what the system call
+ * returns and sets errno the same way; `user` is passed back unchanged.
+ */
+typedef struct ncsl_tee_sgx_transport {
+    int (*open)(void *user, const char *path, int flags);
+    int (*ioctl)(void *user, int fd, unsigned long request, void *arg);
+    int (*close)(void *user, int fd);
+    void *user;
+} ncsl_tee_sgx_transport;
+
+/* Options for ncsl_tee_open. Caller-owned; fill with ncsl_tee_options_default. Every string is
+ * borrowed for the call and copied where the handle needs it later. */
 typedef struct ncsl_tee_options {
     ncsl_tee_type type;     /* default NCSL_TEE_AUTO */
-    const char *data_dir;   /* borrowed for the call; required by simulation (its state lives
-                               in <data_dir>/tee/). NULL: "./ncsl-data" */
+    const char *data_dir;   /* required by simulation (its state lives in <data_dir>/tee/).
+                               NULL: "./ncsl-data" */
     bool simulation_forced; /* Tee.SimulationMode / OCCLUM_SIMULATION=1: simulation, whatever
                                `type` says */
     bool debug;             /* simulation: set the DEBUG attribute in the measurement */
+
+    /* Where the hardware backends find their interfaces. NULL: the real paths. */
+    const char *occlum_device; /* NULL: "/dev/sgx" */
+    const char *gramine_dir;   /* NULL: "/dev/attestation" */
+    /* Detection input: the kernel name Occlum reports. NULL: uname(2)'s sysname. Tests set it
+     * to drive Auto selection; a deployment leaves it NULL. */
+    const char *sysname;
+    /* Occlum only: NULL for the real system calls. Borrowed for the handle's lifetime (the
+     * struct is copied at open; its `user` must outlive the handle). */
+    const ncsl_tee_sgx_transport *sgx_transport;
+    /* Occlum only: how often one quoting ioctl is tried while the quoting service answers
+     * EBUSY (0: 20, the count of Occlum's own test) and the first sleep between tries in
+     * milliseconds (0: 5), doubled after each try, at most 500 ms per sleep (nanosleep: Occlum
+     * has no timers, and signals are no sleep primitive). The defaults wait about 6.6 s in
+     * all before giving up with NCSL_E_TEE_UNAVAILABLE. */
+    unsigned occlum_busy_tries;
+    unsigned occlum_busy_backoff_ms;
 } ncsl_tee_options;
 
 /*
@@ -62,7 +97,7 @@ typedef struct ncsl_tee_options {
  */
 typedef struct ncsl_tee_ops {
     ncsl_tee_kind kind;
-    /* Static backend name ("simulation"). */
+    /* Static backend name: "simulation", "occlum" or "gramine". */
     const char *(*name)(void);
     /* Creates the backend state. `opts` is borrowed (never NULL). On success *state is owned by
      * the handle and released with close. */
@@ -72,7 +107,9 @@ typedef struct ncsl_tee_ops {
     /* Fills *out (caller-owned). */
     ncsl_status (*measure)(void *state, ncsl_tee_measurement *out, ncsl_err *err);
     /* A quote over `report_data` (borrowed, 64 bytes). On success *quote is a new buffer of
-     * *len bytes; the caller frees it with free(). */
+     * *len bytes; the caller frees it with free(). Hardware backends check that the platform's
+     * answer is a DCAP v3 quote over these report data for this enclave (NCSL_E_TEE when not)
+     * and return NCSL_E_TEE_UNAVAILABLE when the quoting service is not ready or stays busy. */
     ncsl_status (*quote)(void *state, const uint8_t report_data[NCSL_TEE_REPORT_DATA_SIZE],
                          uint8_t **quote, size_t *len, ncsl_err *err);
     /* The 32-byte root sealing key for `policy` into `key` (caller-owned, a secret: wipe it). */
@@ -86,17 +123,34 @@ typedef struct ncsl_tee_ops {
     const char *(*attestation_root_pem)(void *state, size_t *len);
 } ncsl_tee_ops;
 
-/* Defaults: Auto, data_dir NULL ("./ncsl-data"), not forced, no debug. `opts` is borrowed. */
+/* Defaults: Auto, data_dir NULL ("./ncsl-data"), not forced, no debug, the real device paths,
+ * uname and system calls. `opts` is borrowed. */
 void ncsl_tee_options_default(ncsl_tee_options *opts);
 
 /*
- * Picks the backend and opens it. `opts` (NULL: defaults) is borrowed; data_dir is copied.
- * Selection: simulation_forced or type Simulation -> simulation; Occlum/Gramine ->
- * NCSL_E_UNSUPPORTED (not built yet); Auto -> Occlum if detected, else Gramine if detected (both
- * NCSL_E_UNSUPPORTED for now), else simulation, with the reason in ncsl_tee_reason.
- * On success the caller closes *out with ncsl_tee_close. Errors from the simulation backend:
- * NCSL_E_TEE_INSECURE_FILE (platform secret unsafe: the message names the file and the fix),
- * NCSL_E_TEE_STATE, NCSL_E_IO, NCSL_E_CRYPTO, NCSL_E_NOMEM, NCSL_E_SEAL_INTEGRITY.
+ * Picks the backend and opens it. `opts` (NULL: defaults) is borrowed; what the handle keeps is
+ * copied. ncsl_tee_reason says which backend was chosen and why.
+ *
+ * Selection:
+ *   - simulation_forced, or type Simulation: simulation.
+ *   - type Occlum: Occlum when detected (sysname "Occlum" and occlum_device is a character
+ *     device), else NCSL_E_UNSUPPORTED naming what is missing.
+ *   - type Gramine: Gramine when gramine_dir exists and holds attestation_type (gramine-sgx),
+ *     else NCSL_E_UNSUPPORTED (no directory: not inside Gramine; no attestation_type:
+ *     gramine-direct, which has no SGX).
+ *   - Auto: Occlum when detected; sysname "Occlum" without the device is an error (an enclave
+ *     that cannot attest must not silently run simulated). Then Gramine when gramine-sgx is
+ *     detected. gramine-direct (the directory without attestation_type) has no enclave, so Auto
+ *     falls back to simulation, and so it does when neither is present.
+ * A detected enclave whose backend then fails to open is an error, never a fallback: running
+ * simulated inside an enclave is a choice the operator makes explicitly (simulation_forced).
+ *
+ * On success the caller closes *out with ncsl_tee_close. Errors: NCSL_E_INVALID_ARG,
+ * NCSL_E_UNSUPPORTED (backend not detected, or the enclave is configured so that NCSL cannot
+ * attest: Gramine without DCAP remote attestation), NCSL_E_TEE (the device or files answered
+ * wrongly: the message names the file or ioctl and errno), NCSL_E_NOMEM; from the simulation
+ * backend also NCSL_E_TEE_INSECURE_FILE (platform secret unsafe: the message names the file and
+ * the fix), NCSL_E_TEE_STATE, NCSL_E_IO, NCSL_E_CRYPTO, NCSL_E_SEAL_INTEGRITY.
  */
 NCSL_NODISCARD ncsl_status ncsl_tee_open(const ncsl_tee_options *opts, ncsl_tee **out,
                                          ncsl_err *err);
@@ -104,8 +158,8 @@ NCSL_NODISCARD ncsl_status ncsl_tee_open(const ncsl_tee_options *opts, ncsl_tee 
 /* Wipes the backend's secrets and frees the handle. NULL does nothing. */
 void ncsl_tee_close(ncsl_tee *tee);
 
-/* Backend name ("simulation"), kind, and why this backend was chosen (static / borrowed from
- * the handle, never NULL). */
+/* Backend name ("simulation", "occlum", "gramine"), kind, and why this backend was chosen
+ * (static / borrowed from the handle, never NULL). */
 const char *ncsl_tee_name(const ncsl_tee *tee);
 ncsl_tee_kind ncsl_tee_get_kind(const ncsl_tee *tee);
 const char *ncsl_tee_reason(const ncsl_tee *tee);

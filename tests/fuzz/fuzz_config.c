@@ -41,7 +41,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)ncsl_config_unused_reason(g_cfg.unused[i]);
     }
     if (ncsl_config_finalize(&g_cfg, &err) == NCSL_OK) {
-        NCSL_FUZZ_CHECK(TERMINATED(g_cfg.tee_reason));
         NCSL_FUZZ_CHECK(g_cfg.note_count <= NCSL_CONFIG_MAX_NOTES);
         for (size_t i = 0; i < g_cfg.note_count; i++) {
             NCSL_FUZZ_CHECK(TERMINATED(g_cfg.notes[i]));
