@@ -1,0 +1,727 @@
+/*
+ * The enclave identity keys: made from the TEE's randomness, sealed to the TEE, stored once,
+ * reloaded unchanged (format and rules in keys.h).
+ *
+ * Key material is drawn from ncsl_tee_random and turned into keys without OpenSSL's own
+ * generator: X25519 through EVP_PKEY_new_raw_private_key; P-256 by rejection sampling a scalar
+ * in [1, n-1] and decoding it as a SEC1 ECPrivateKey without a public key, which makes OpenSSL's
+ * decoder compute the public point (EVP_PKEY_fromdata in OpenSSL 3.0 does not). So the private
+ * keys are exactly what the TEE's generator produced, and loading a sealed record takes the same
+ * path as creating one.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "common/common.h"
+#include "crypto/crypto.h"
+#include "keys/keys_int.h"
+
+#define KEYS_MAX_FILE 4096u
+#define KEYS_DEFAULT_DATA_DIR "./ncsl-data"
+#define KEYS_GEN_TRIES 64 /* a 32-byte draw is >= n with probability about 2^-32 */
+
+/* Record offsets (keys.h). */
+#define REC_OFF_VERSION 8u
+#define REC_OFF_RESERVED 9u
+#define REC_OFF_P256_D 12u
+#define REC_OFF_X25519 44u
+#define REC_OFF_P256_PUB 76u
+#define REC_OFF_X25519_PUB 109u
+
+struct ncsl_keys {
+    EVP_PKEY *sign_key; /* P-256, private */
+    EVP_PKEY *enc_key;  /* X25519, private */
+    uint8_t sign_pub[NCSL_KEYS_P256_PUB_SIZE];
+    uint8_t enc_pub[NCSL_KEYS_X25519_SIZE];
+    char *path; /* "" for ephemeral keys */
+    ncsl_seal_policy policy;
+    bool created;
+};
+
+void ncsl_keys_options_default(ncsl_keys_options *opts) {
+    memset(opts, 0, sizeof(*opts));
+    opts->policy = NCSL_SEAL_POLICY_MRENCLAVE;
+    opts->create = true;
+}
+
+static const char *policy_name(ncsl_seal_policy p) {
+    return p == NCSL_SEAL_POLICY_MRENCLAVE  ? "MRENCLAVE"
+           : p == NCSL_SEAL_POLICY_MRSIGNER ? "MRSIGNER"
+                                            : "unknown";
+}
+
+/* ------------------------------------------------------------------------- key material */
+
+/* P-256 private key from scalar `d` (borrowed, 1 <= d < n): a DER ECPrivateKey (RFC 5915) with
+ * the named curve and no public key; the decoder derives the public point. */
+static EVP_PKEY *p256_from_scalar(const uint8_t d[32]) {
+    /* SEQUENCE { INTEGER 1, OCTET STRING d, [0] OID prime256v1 } */
+    static const uint8_t head[7] = {0x30, 0x31, 0x02, 0x01, 0x01, 0x04, 0x20};
+    static const uint8_t tail[12] = {0xA0, 0x0A, 0x06, 0x08, 0x2A, 0x86,
+                                     0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07};
+    uint8_t der[sizeof(head) + 32 + sizeof(tail)];
+    memcpy(der, head, sizeof(head));
+    memcpy(der + sizeof(head), d, 32);
+    memcpy(der + sizeof(head) + 32, tail, sizeof(tail));
+    const unsigned char *p = der;
+    EVP_PKEY *k = d2i_PrivateKey(EVP_PKEY_EC, NULL, &p, (long)sizeof(der));
+    ncsl_wipe(der, sizeof(der));
+    ERR_clear_error();
+    return k;
+}
+
+static bool scalar_ok(const uint8_t d[32]) {
+    static const uint8_t zero[32] = {0};
+    return memcmp(d, zero, 32) != 0 && ncsl__keys_cmp32(d, ncsl__keys_p256_order) < 0;
+}
+
+static ncsl_status draw(ncsl_tee *tee, uint8_t *buf, size_t len, ncsl_err *err) {
+    return tee ? ncsl_tee_random(tee, buf, len, err) : ncsl_crypto_random(buf, len, err);
+}
+
+/* Builds a handle from the private keys (borrowed). The caller sets path/policy/created. */
+static ncsl_status keys_from_private(const uint8_t d[32], const uint8_t x[32], ncsl_keys **out,
+                                     ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    size_t n = NCSL_KEYS_X25519_SIZE;
+    ncsl_keys *k = calloc(1, sizeof(*k));
+
+    *out = NULL;
+    if (!k) {
+        return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+    }
+    k->policy = NCSL_SEAL_POLICY_MRENCLAVE;
+    if (!scalar_ok(d)) {
+        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "d", "P-256 private scalar out of range");
+        goto out;
+    }
+    k->sign_key = p256_from_scalar(d);
+    k->enc_key = EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, x, NCSL_KEYS_X25519_SIZE);
+    if (!k->sign_key || !k->enc_key || !ncsl__keys_p256_pub_of(k->sign_key, k->sign_pub) ||
+        EVP_PKEY_get_raw_public_key(k->enc_key, k->enc_pub, &n) != 1 ||
+        n != NCSL_KEYS_X25519_SIZE) {
+        st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "cannot build the identity keys");
+        goto out;
+    }
+    k->path = strdup("");
+    if (!k->path) {
+        st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+        goto out;
+    }
+    *out = k;
+    k = NULL;
+out:
+    ncsl_keys_destroy(k);
+    ERR_clear_error();
+    return st;
+}
+
+/* Fresh private keys from the TEE (or OpenSSL when tee is NULL). Secrets: wipe after use. */
+static ncsl_status generate_private(ncsl_tee *tee, uint8_t d[32], uint8_t x[32], ncsl_err *err) {
+    ncsl_status st;
+    for (int i = 0; i < KEYS_GEN_TRIES; i++) {
+        if ((st = draw(tee, d, 32, err)) != NCSL_OK) {
+            return st;
+        }
+        if (scalar_ok(d)) {
+            return draw(tee, x, 32, err);
+        }
+    }
+    ncsl_wipe(d, 32);
+    return ncsl_err_set(err, NCSL_E_CRYPTO, NULL,
+                        "the random generator gave %d P-256 scalars out of range in a row",
+                        KEYS_GEN_TRIES);
+}
+
+ncsl_status ncsl_keys_create_ephemeral(ncsl_tee *tee, ncsl_keys **out, ncsl_err *err) {
+    uint8_t d[32], x[32];
+    if (!out) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "NULL output");
+    }
+    *out = NULL;
+    ncsl_status st = generate_private(tee, d, x, err);
+    if (st == NCSL_OK) {
+        st = keys_from_private(d, x, out, err);
+    }
+    ncsl_wipe(d, sizeof(d));
+    ncsl_wipe(x, sizeof(x));
+    return st;
+}
+
+ncsl_status ncsl__keys_from_private(const uint8_t d[32], const uint8_t x[32], ncsl_keys **out,
+                                    ncsl_err *err) {
+    return keys_from_private(d, x, out, err);
+}
+
+static bool private_of(const ncsl_keys *keys, uint8_t d[32], uint8_t x[32]) {
+    BIGNUM *priv = NULL;
+    size_t n = 32;
+    bool ok = EVP_PKEY_get_bn_param(keys->sign_key, OSSL_PKEY_PARAM_PRIV_KEY, &priv) == 1 &&
+              BN_bn2binpad(priv, d, 32) == 32 &&
+              EVP_PKEY_get_raw_private_key(keys->enc_key, x, &n) == 1 && n == 32;
+    BN_clear_free(priv);
+    ERR_clear_error();
+    if (!ok) {
+        ncsl_wipe(d, 32);
+        ncsl_wipe(x, 32);
+    }
+    return ok;
+}
+
+ncsl_status ncsl__keys_test_private(const ncsl_keys *keys, uint8_t d[32], uint8_t x[32],
+                                    ncsl_err *err) {
+    if (!keys || !private_of(keys, d, x)) {
+        return ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "cannot read the private keys");
+    }
+    return NCSL_OK;
+}
+
+/* ------------------------------------------------------------------------- record */
+
+static void record_encode(const ncsl_keys *k, const uint8_t d[32], const uint8_t x[32],
+                          uint8_t rec[NCSL_KEYS_RECORD_SIZE]) {
+    memset(rec, 0, NCSL_KEYS_RECORD_SIZE);
+    memcpy(rec, NCSL_KEYS_RECORD_MAGIC, 8);
+    rec[REC_OFF_VERSION] = NCSL_KEYS_RECORD_VERSION;
+    memcpy(rec + REC_OFF_P256_D, d, 32);
+    memcpy(rec + REC_OFF_X25519, x, 32);
+    memcpy(rec + REC_OFF_P256_PUB, k->sign_pub, NCSL_KEYS_P256_PUB_SIZE);
+    memcpy(rec + REC_OFF_X25519_PUB, k->enc_pub, NCSL_KEYS_X25519_SIZE);
+}
+
+/* Rebuilds keys from an unsealed record; NCSL_E_KEYS_STATE naming `path` when it is wrong. */
+static ncsl_status record_decode(const uint8_t *rec, size_t len, const char *path, ncsl_keys **out,
+                                 ncsl_err *err) {
+    static const uint8_t zero[3] = {0};
+    ncsl_keys *k = NULL;
+    *out = NULL;
+    if (len != NCSL_KEYS_RECORD_SIZE || memcmp(rec, NCSL_KEYS_RECORD_MAGIC, 8) != 0) {
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
+                            "%s unsealed, but does not hold an identity key record (%zu bytes)",
+                            path, len);
+    }
+    if (rec[REC_OFF_VERSION] != NCSL_KEYS_RECORD_VERSION ||
+        memcmp(rec + REC_OFF_RESERVED, zero, 3) != 0) {
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
+                            "%s holds identity key record version %u, this build reads version "
+                            "%u",
+                            path, rec[REC_OFF_VERSION], NCSL_KEYS_RECORD_VERSION);
+    }
+    ncsl_err sub;
+    if (keys_from_private(rec + REC_OFF_P256_D, rec + REC_OFF_X25519, &k, &sub) != NCSL_OK) {
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys", "%s holds unusable keys: %s", path,
+                            sub.message);
+    }
+    if (memcmp(k->sign_pub, rec + REC_OFF_P256_PUB, NCSL_KEYS_P256_PUB_SIZE) != 0 ||
+        memcmp(k->enc_pub, rec + REC_OFF_X25519_PUB, NCSL_KEYS_X25519_SIZE) != 0) {
+        ncsl_keys_destroy(k);
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
+                            "%s is inconsistent: its public keys do not match its private keys",
+                            path);
+    }
+    *out = k;
+    return NCSL_OK;
+}
+
+/* ------------------------------------------------------------------------- files */
+
+static char *path_join(const char *a, const char *b) {
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *p = malloc(n);
+    if (p) {
+        snprintf(p, n, "%s/%s", a, b);
+    }
+    return p;
+}
+
+/* <data_dir>/keys: created 0700 when missing; refused when not a directory (or a symlink) or
+ * writable by group/others (someone else could then replace the identity file). */
+static ncsl_status ensure_keys_dir(const char *data_dir, const char *dir, ncsl_err *err) {
+    struct stat sb;
+    if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
+        return ncsl_err_set(err, NCSL_E_IO, "data_dir", "cannot create directory %s: %s", data_dir,
+                            strerror(errno));
+    }
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        return ncsl_err_set(err, NCSL_E_IO, "data_dir", "cannot create directory %s: %s", dir,
+                            strerror(errno));
+    }
+    if (lstat(dir, &sb) != 0) {
+        return ncsl_err_set(err, NCSL_E_IO, "data_dir", "cannot stat %s: %s", dir, strerror(errno));
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        return ncsl_err_set(err, NCSL_E_TEE_INSECURE_FILE, "data_dir",
+                            "%s is not a directory (a symlink or a file); remove it", dir);
+    }
+    if (sb.st_mode & 022) {
+        return ncsl_err_set(err, NCSL_E_TEE_INSECURE_FILE, "data_dir",
+                            "%s is writable by group or others (mode %04o); fix: chmod 700 %s", dir,
+                            (unsigned)(sb.st_mode & 07777), dir);
+    }
+    return NCSL_OK;
+}
+
+static void fsync_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+static bool write_all(int fd, const void *data, size_t len) {
+    const uint8_t *p = data;
+    while (len > 0) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* Reads the identity file. NCSL_E_NOT_FOUND when it does not exist; NCSL_E_KEYS_STATE when it
+ * exists but is not a regular file of a sane size. *buf: caller frees with free(). */
+static ncsl_status read_file(const char *path, uint8_t **buf, size_t *len, ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    struct stat sb;
+    uint8_t *data = NULL;
+    size_t got = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    *buf = NULL;
+    *len = 0;
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            return ncsl_err_set(err, NCSL_E_NOT_FOUND, "keys", "%s does not exist", path);
+        }
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys", "cannot open %s: %s", path,
+                            strerror(errno));
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)KEYS_MAX_FILE) {
+        st = ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
+                          "%s is not a regular file of at most %u bytes", path, KEYS_MAX_FILE);
+        goto out;
+    }
+    data = malloc((size_t)sb.st_size + 1);
+    if (!data) {
+        st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+        goto out;
+    }
+    while (got < (size_t)sb.st_size) {
+        ssize_t n = read(fd, data + got, (size_t)sb.st_size - got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            st = ncsl_err_set(err, NCSL_E_IO, "keys", "cannot read %s", path);
+            goto out;
+        }
+        got += (size_t)n;
+    }
+    *buf = data;
+    *len = got;
+    data = NULL;
+out:
+    free(data);
+    close(fd);
+    return st;
+}
+
+/*
+ * Creates `path` with `len` bytes, all or nothing: a 0600 temp file (O_EXCL), fsync, then link()
+ * into place, which fails when the file appeared meanwhile (another process created the identity
+ * first): NCSL_E_BUSY then, and the caller loads that file instead. File systems without hard
+ * links (some enclave file systems) fall back to rename() after checking the name is still free.
+ */
+static ncsl_status create_file(const char *dir, const char *path, const uint8_t *data, size_t len,
+                               ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    char suffix[40];
+    uint8_t rnd[6];
+    char rnd_hex[13];
+    char *tmp = NULL;
+    int fd = -1;
+    bool tmp_made = false;
+
+    if ((st = ncsl_crypto_random(rnd, sizeof(rnd), err)) != NCSL_OK ||
+        (st = ncsl_crypto_hex_encode(rnd, sizeof(rnd), rnd_hex, sizeof(rnd_hex), err)) != NCSL_OK) {
+        return st;
+    }
+    snprintf(suffix, sizeof(suffix), ".tmp.%ld.%s", (long)getpid(), rnd_hex);
+    size_t n = strlen(path) + strlen(suffix) + 1;
+    tmp = malloc(n);
+    if (!tmp) {
+        return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+    }
+    snprintf(tmp, n, "%s%s", path, suffix);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        st = ncsl_err_set(err, NCSL_E_IO, "keys", "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    tmp_made = true;
+    if (fchmod(fd, 0600) != 0 || !write_all(fd, data, len) || fsync(fd) != 0) {
+        st = ncsl_err_set(err, NCSL_E_IO, "keys", "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    close(fd);
+    fd = -1;
+    if (link(tmp, path) != 0) {
+        int e = errno;
+        if (e == EEXIST) {
+            st = ncsl_err_set(err, NCSL_E_BUSY, "keys", "%s was created concurrently", path);
+            goto out;
+        }
+        if (e != EPERM && e != ENOSYS && e != EOPNOTSUPP && e != EXDEV && e != EMLINK) {
+            st = ncsl_err_set(err, NCSL_E_IO, "keys", "cannot link %s to %s: %s", tmp, path,
+                              strerror(e));
+            goto out;
+        }
+        if (access(path, F_OK) == 0) {
+            st = ncsl_err_set(err, NCSL_E_BUSY, "keys", "%s was created concurrently", path);
+            goto out;
+        }
+        if (rename(tmp, path) != 0) {
+            st = ncsl_err_set(err, NCSL_E_IO, "keys", "cannot rename %s to %s: %s", tmp, path,
+                              strerror(errno));
+            goto out;
+        }
+        tmp_made = false;
+    }
+    fsync_dir(dir);
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    if (tmp_made) {
+        (void)unlink(tmp);
+    }
+    free(tmp);
+    return st;
+}
+
+/* ------------------------------------------------------------------------- load or create */
+
+static ncsl_status load_existing(ncsl_tee *tee, const char *path, const uint8_t *blob,
+                                 size_t blob_len, ncsl_seal_policy want, ncsl_keys **out,
+                                 ncsl_err *err) {
+    ncsl_status st;
+    ncsl_seal_info info;
+    uint8_t root[NCSL_TEE_SEAL_KEY_SIZE];
+    uint8_t *plain = NULL;
+    size_t plain_len = 0;
+    ncsl_err sub;
+
+    *out = NULL;
+    if (ncsl_seal_blob_info(blob, blob_len, &info, &sub) != NCSL_OK) {
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
+                            "%s is not a sealed identity key file (%s); NCSL never replaces "
+                            "identity keys by itself: restore the original file, or remove it to "
+                            "create a new identity",
+                            path, sub.message);
+    }
+    if (info.policy != want) {
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
+                            "%s is sealed with policy %s but policy %s is configured; configure "
+                            "%s, or remove the file to create a new identity",
+                            path, policy_name(info.policy), policy_name(want),
+                            policy_name(info.policy));
+    }
+    if ((st = ncsl_tee_seal_key(tee, info.policy, root, err)) != NCSL_OK) {
+        return st;
+    }
+    st = ncsl_unseal(root, sizeof(root), NCSL_KEYS_SEAL_LABEL, blob, blob_len, &plain, &plain_len,
+                     &sub);
+    ncsl_wipe(root, sizeof(root));
+    if (st == NCSL_E_NOMEM) {
+        return ncsl_err_set(err, st, NULL, "out of memory");
+    }
+    if (st != NCSL_OK) {
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
+                            "cannot unseal %s (%s): the file was changed, or it was sealed by "
+                            "another enclave build (policy %s) or another installation. NCSL "
+                            "never replaces identity keys by itself: restore the original file, "
+                            "or remove it to create a new identity (clients must then trust the "
+                            "new keys)",
+                            path, ncsl_status_str(st), policy_name(info.policy));
+    }
+    st = record_decode(plain, plain_len, path, out, err);
+    ncsl_unseal_free(plain, plain_len);
+    return st;
+}
+
+static ncsl_status create_new(ncsl_tee *tee, const char *dir, const char *path,
+                              ncsl_seal_policy policy, ncsl_keys **out, ncsl_err *err) {
+    ncsl_status st;
+    uint8_t d[32], x[32];
+    uint8_t rec[NCSL_KEYS_RECORD_SIZE];
+    uint8_t root[NCSL_TEE_SEAL_KEY_SIZE];
+    uint8_t *blob = NULL;
+    size_t blob_len = 0;
+    ncsl_keys *k = NULL;
+
+    *out = NULL;
+    if ((st = generate_private(tee, d, x, err)) != NCSL_OK ||
+        (st = keys_from_private(d, x, &k, err)) != NCSL_OK) {
+        goto out;
+    }
+    record_encode(k, d, x, rec);
+    if ((st = ncsl_tee_seal_key(tee, policy, root, err)) != NCSL_OK) {
+        goto out;
+    }
+    st = ncsl_seal(root, sizeof(root), policy, NCSL_KEYS_SEAL_LABEL, rec, sizeof(rec), &blob,
+                   &blob_len, err);
+    if (st != NCSL_OK) {
+        goto out;
+    }
+    if ((st = create_file(dir, path, blob, blob_len, err)) != NCSL_OK) {
+        goto out;
+    }
+    *out = k;
+    k = NULL;
+out:
+    ncsl_keys_destroy(k);
+    ncsl_seal_blob_free(blob);
+    ncsl_wipe(root, sizeof(root));
+    ncsl_wipe(rec, sizeof(rec));
+    ncsl_wipe(d, sizeof(d));
+    ncsl_wipe(x, sizeof(x));
+    return st;
+}
+
+ncsl_status ncsl_keys_load_or_create(ncsl_tee *tee, const char *data_dir,
+                                     const ncsl_keys_options *opts, ncsl_keys **out,
+                                     ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    ncsl_keys_options o;
+    char *dir = NULL;
+    char *path = NULL;
+    uint8_t *blob = NULL;
+    size_t blob_len = 0;
+    ncsl_keys *k = NULL;
+    bool created = false;
+
+    if (!out) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "NULL output");
+    }
+    *out = NULL;
+    if (!tee) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "tee", "NULL TEE handle");
+    }
+    if (opts) {
+        o = *opts;
+    } else {
+        ncsl_keys_options_default(&o);
+    }
+    if (o.policy != NCSL_SEAL_POLICY_MRENCLAVE && o.policy != NCSL_SEAL_POLICY_MRSIGNER) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "policy", "unknown sealing policy %d",
+                            (int)o.policy);
+    }
+    if (!data_dir || !*data_dir) {
+        data_dir = KEYS_DEFAULT_DATA_DIR;
+    }
+    dir = path_join(data_dir, NCSL_KEYS_DIR);
+    path = dir ? path_join(dir, NCSL_KEYS_FILE) : NULL;
+    if (!dir || !path) {
+        st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+        goto out;
+    }
+    if ((st = ensure_keys_dir(data_dir, dir, err)) != NCSL_OK) {
+        goto out;
+    }
+    /* Twice at most: a lost creation race means the winner's file is there to load. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        st = read_file(path, &blob, &blob_len, err);
+        if (st == NCSL_OK) {
+            st = load_existing(tee, path, blob, blob_len, o.policy, &k, err);
+            break;
+        }
+        if (st != NCSL_E_NOT_FOUND) {
+            break;
+        }
+        if (!o.create) {
+            st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "keys",
+                              "%s does not exist and creating keys is disabled", path);
+            break;
+        }
+        st = create_new(tee, dir, path, o.policy, &k, err);
+        if (st != NCSL_E_BUSY) {
+            created = st == NCSL_OK;
+            break;
+        }
+    }
+    if (st != NCSL_OK) {
+        goto out;
+    }
+    free(k->path);
+    k->path = path;
+    path = NULL;
+    k->policy = o.policy;
+    k->created = created;
+    *out = k;
+    k = NULL;
+    if (created) {
+        NCSL_LOG_INFO("keys", "created enclave identity keys in %s (sealed, policy %s)",
+                      (*out)->path, policy_name(o.policy));
+    }
+out:
+    ncsl_keys_destroy(k);
+    free(blob);
+    free(path);
+    free(dir);
+    return st;
+}
+
+void ncsl_keys_destroy(ncsl_keys *keys) {
+    if (!keys) {
+        return;
+    }
+    /* EVP_PKEY_free clears private key material (OpenSSL frees key data with clear_free). */
+    EVP_PKEY_free(keys->sign_key);
+    EVP_PKEY_free(keys->enc_key);
+    free(keys->path);
+    ncsl_wipe(keys, sizeof(*keys));
+    free(keys);
+}
+
+/* ------------------------------------------------------------------------- accessors */
+
+bool ncsl_keys_created(const ncsl_keys *keys) {
+    return keys->created;
+}
+
+const char *ncsl_keys_path(const ncsl_keys *keys) {
+    return keys->path;
+}
+
+ncsl_seal_policy ncsl_keys_policy(const ncsl_keys *keys) {
+    return keys->policy;
+}
+
+void ncsl_keys_signing_pub_compressed(const ncsl_keys *keys, uint8_t out[NCSL_KEYS_P256_PUB_SIZE]) {
+    memcpy(out, keys->sign_pub, NCSL_KEYS_P256_PUB_SIZE);
+}
+
+void ncsl_keys_encryption_pub(const ncsl_keys *keys, uint8_t out[NCSL_KEYS_X25519_SIZE]) {
+    memcpy(out, keys->enc_pub, NCSL_KEYS_X25519_SIZE);
+}
+
+/* ------------------------------------------------------------------------- operations */
+
+/* s := n - s (big-endian, s < n), turning a high-S signature into its low-S twin. */
+static void negate_mod_n(uint8_t s[32]) {
+    unsigned borrow = 0;
+    for (int i = 31; i >= 0; i--) {
+        unsigned v = (unsigned)ncsl__keys_p256_order[i] - s[i] - borrow;
+        s[i] = (uint8_t)v;
+        borrow = (v >> 8) & 1u;
+    }
+}
+
+ncsl_status ncsl_keys_sign(const ncsl_keys *keys, const void *msg, size_t len,
+                           uint8_t sig[NCSL_KEYS_P256_SIG_SIZE], ncsl_err *err) {
+    static const uint8_t empty[1] = {0};
+    ncsl_status st = NCSL_OK;
+    EVP_MD_CTX *ctx = NULL;
+    ECDSA_SIG *es = NULL;
+    uint8_t der[80];
+    size_t der_len = sizeof(der);
+    const BIGNUM *r = NULL, *s = NULL;
+
+    if (!keys || !sig || (!msg && len)) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG,
+                            !keys  ? "keys"
+                            : !sig ? "sig"
+                                   : "msg",
+                            "NULL argument");
+    }
+    ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, keys->sign_key, NULL) != 1 ||
+        EVP_DigestSign(ctx, der, &der_len, msg ? msg : empty, len) != 1) {
+        st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "ECDSA signing failed");
+        goto out;
+    }
+    const unsigned char *p = der;
+    es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
+    if (!es) {
+        st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "ECDSA signature decoding failed");
+        goto out;
+    }
+    ECDSA_SIG_get0(es, &r, &s);
+    if (BN_bn2binpad(r, sig, 32) != 32 || BN_bn2binpad(s, sig + 32, 32) != 32) {
+        st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "ECDSA signature encoding failed");
+        goto out;
+    }
+    if (ncsl__keys_cmp32(sig + 32, ncsl__keys_p256_half_order) > 0) {
+        negate_mod_n(sig + 32);
+    }
+out:
+    if (st != NCSL_OK) {
+        memset(sig, 0, NCSL_KEYS_P256_SIG_SIZE);
+    }
+    ECDSA_SIG_free(es);
+    EVP_MD_CTX_free(ctx);
+    ERR_clear_error();
+    return st;
+}
+
+ncsl_status ncsl_keys_ecdh(const ncsl_keys *keys, const uint8_t peer_pub[NCSL_KEYS_X25519_SIZE],
+                           uint8_t shared[NCSL_KEYS_X25519_SIZE], ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    EVP_PKEY *peer = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    size_t n = NCSL_KEYS_X25519_SIZE;
+    static const uint8_t zero[NCSL_KEYS_X25519_SIZE] = {0};
+
+    if (!keys || !peer_pub || !shared) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG,
+                            !keys       ? "keys"
+                            : !peer_pub ? "peer_pub"
+                                        : "shared",
+                            "NULL argument");
+    }
+    peer = EVP_PKEY_new_raw_public_key_ex(NULL, "X25519", NULL, peer_pub, NCSL_KEYS_X25519_SIZE);
+    if (!peer) {
+        st = ncsl_err_set(err, NCSL_E_KEY_INVALID, "peer_pub", "not an X25519 public key");
+        goto out;
+    }
+    ctx = EVP_PKEY_CTX_new_from_pkey(NULL, keys->enc_key, NULL);
+    if (!ctx || EVP_PKEY_derive_init(ctx) != 1 || EVP_PKEY_derive_set_peer(ctx, peer) != 1) {
+        st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "cannot set up X25519");
+        goto out;
+    }
+    /* OpenSSL refuses a small-order peer (all-zero result); check again, it costs nothing. */
+    if (EVP_PKEY_derive(ctx, shared, &n) != 1 || n != NCSL_KEYS_X25519_SIZE ||
+        CRYPTO_memcmp(shared, zero, sizeof(zero)) == 0) {
+        st = ncsl_err_set(err, NCSL_E_KEY_INVALID, "peer_pub",
+                          "X25519 with this peer key fails (a small-order point)");
+        goto out;
+    }
+out:
+    if (st != NCSL_OK && shared) {
+        ncsl_wipe(shared, NCSL_KEYS_X25519_SIZE);
+    }
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(peer);
+    ERR_clear_error();
+    return st;
+}

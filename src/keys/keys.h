@@ -1,0 +1,173 @@
+/*
+ * keys: the enclave's identity keys (DESIGN.md section 6) and the P-256 helpers everyone who
+ * checks their signatures needs.
+ *
+ * Two keys make an enclave identity:
+ *   - a P-256 (secp256r1, Neo N3's curve) ECDSA key that signs receipts; its public half is
+ *     published as the 33-byte compressed SEC1 point ("signingKey");
+ *   - an X25519 key that clients encrypt secrets to; its public half is the 32-byte RFC 7748
+ *     u-coordinate ("encryptionKey").
+ * Both are made on first start inside this process (in production, inside the enclave) from the
+ * TEE's random generator, sealed to the TEE and stored; later starts unseal the same keys. The
+ * private halves never leave an ncsl_keys: there is no getter, only sign and ECDH.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * On disk: <data_dir>/keys/identity.sealed (directory mode 0700, file mode 0600), one NCSLSEAL
+ * blob (src/crypto/seal.h) made with the TEE's seal key for the chosen policy (default
+ * MRENCLAVE) and the label NCSL_KEYS_SEAL_LABEL ("enclave/identity-keys/v1") as AAD. Created
+ * once: temp file (O_EXCL, 0600), fsync, link() into place (so two processes starting at once
+ * agree on one identity: the loser loads the winner's file), fsync the directory.
+ *
+ * The sealed plaintext, version 1 (141 bytes, a contract like the blob format):
+ *   offset size
+ *   0      8    magic     "NCSLKEYS" (ASCII, no NUL)
+ *   8      1    version   0x01
+ *   9      3    reserved  00 00 00
+ *   12     32   P-256 private scalar d, big-endian, 1 <= d < n
+ *   44     32   X25519 private key (RFC 7748 raw 32 bytes, unclamped as drawn)
+ *   76     33   P-256 public key, compressed SEC1 (02|03 || x)
+ *   109    32   X25519 public key
+ * Loading recomputes both public keys from the private ones and requires them to equal the
+ * stored ones.
+ *
+ * A file that exists but cannot be used (unreadable, tampered, sealed by another enclave build
+ * under MRENCLAVE, by another installation, or inconsistent) is NCSL_E_KEYS_STATE and is never
+ * replaced: an identity that silently changes would invalidate every proof and receipt clients
+ * hold. The message names the file and the way out (restore it, or remove it to make a new
+ * identity on purpose).
+ * ---------------------------------------------------------------------------------------------
+ *
+ * Thread safety: load/create and destroy are not thread-safe against other calls on the same
+ * handle; every other function may be called concurrently (each call uses its own OpenSSL
+ * contexts over the immutable keys, as openssl-threads(7) allows).
+ */
+#ifndef NCSL_KEYS_H
+#define NCSL_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto/seal.h" /* ncsl_seal_policy */
+#include "ncsl/ncsl.h"
+#include "tee/tee.h"
+
+#define NCSL_KEYS_P256_PUB_SIZE 33u   /* compressed SEC1 point */
+#define NCSL_KEYS_P256_POINT_SIZE 65u /* uncompressed SEC1 point: 04 || x || y */
+#define NCSL_KEYS_P256_SIG_SIZE 64u   /* raw r || s, each 32 bytes big-endian */
+#define NCSL_KEYS_X25519_SIZE 32u
+#define NCSL_KEYS_DIR "keys"
+#define NCSL_KEYS_FILE "identity.sealed"
+#define NCSL_KEYS_SEAL_LABEL "enclave/identity-keys/v1"
+#define NCSL_KEYS_RECORD_MAGIC "NCSLKEYS"
+#define NCSL_KEYS_RECORD_VERSION 1u
+#define NCSL_KEYS_RECORD_SIZE 141u
+
+typedef struct ncsl_keys ncsl_keys;
+
+/* Options for ncsl_keys_load_or_create. Caller-owned; fill with ncsl_keys_options_default. */
+typedef struct ncsl_keys_options {
+    /* Sealing policy for a new file, and the policy an existing file must have been sealed
+     * with (a mismatch is NCSL_E_KEYS_STATE, never a silent downgrade). Default MRENCLAVE: only
+     * this exact enclave build can unseal, so a new build starts without the old identity
+     * (loudly); MRSIGNER keeps the identity across builds from the same signer. */
+    ncsl_seal_policy policy;
+    /* Create the keys when the file does not exist (default true). false: NCSL_E_NOT_FOUND. */
+    bool create;
+} ncsl_keys_options;
+
+/* Defaults: MRENCLAVE, create. `opts` is borrowed. */
+void ncsl_keys_options_default(ncsl_keys_options *opts);
+
+/*
+ * Loads the identity keys from <data_dir>/keys/identity.sealed, or makes and stores them when
+ * the file does not exist (see the format above). `tee` is borrowed for the call (its seal key
+ * and random generator); `data_dir` (borrowed; NULL: "./ncsl-data") is the same directory the
+ * TEE uses; `opts` (NULL: defaults) is borrowed.
+ * On success the caller frees *out with ncsl_keys_destroy.
+ * Errors: NCSL_E_INVALID_ARG; NCSL_E_KEYS_STATE (the file exists but cannot be used: the message
+ * names it and the way out); NCSL_E_NOT_FOUND (missing and opts->create is false);
+ * NCSL_E_TEE_INSECURE_FILE (<data_dir>/keys is not a directory or is group/world-writable);
+ * NCSL_E_IO; NCSL_E_NOMEM; NCSL_E_CRYPTO; errors of ncsl_tee_seal_key / ncsl_tee_random.
+ */
+NCSL_NODISCARD ncsl_status ncsl_keys_load_or_create(ncsl_tee *tee, const char *data_dir,
+                                                    const ncsl_keys_options *opts, ncsl_keys **out,
+                                                    ncsl_err *err);
+
+/*
+ * A fresh identity that is never stored (tests, benchmarks, tools). Randomness from `tee`
+ * (borrowed for the call) or, when it is NULL, OpenSSL's CSPRNG. Caller frees *out with
+ * ncsl_keys_destroy. Errors: NCSL_E_INVALID_ARG, NCSL_E_NOMEM, NCSL_E_CRYPTO, TEE errors.
+ */
+NCSL_NODISCARD ncsl_status ncsl_keys_create_ephemeral(ncsl_tee *tee, ncsl_keys **out,
+                                                      ncsl_err *err);
+
+/* Wipes the private keys and frees the handle. NULL does nothing. */
+void ncsl_keys_destroy(ncsl_keys *keys);
+
+/* True when ncsl_keys_load_or_create made new keys (first start) rather than loading them. */
+bool ncsl_keys_created(const ncsl_keys *keys);
+/* The sealed file's path (borrowed from the handle; "" for ephemeral keys). */
+const char *ncsl_keys_path(const ncsl_keys *keys);
+/* The sealing policy of the file (MRENCLAVE for ephemeral keys). */
+ncsl_seal_policy ncsl_keys_policy(const ncsl_keys *keys);
+
+/* The P-256 signing public key, 33-byte compressed SEC1, into `out` (caller-owned). */
+void ncsl_keys_signing_pub_compressed(const ncsl_keys *keys, uint8_t out[NCSL_KEYS_P256_PUB_SIZE]);
+/* The X25519 encryption public key into `out` (caller-owned). */
+void ncsl_keys_encryption_pub(const ncsl_keys *keys, uint8_t out[NCSL_KEYS_X25519_SIZE]);
+
+/*
+ * ECDSA P-256 with SHA-256 over `len` bytes at `msg` (borrowed; NULL only when len is 0; the
+ * message is hashed here, pass it raw). Writes the signature as raw r || s (64 bytes, each half
+ * big-endian, zero-padded) into `sig` (caller-owned). s is normalized to the low half (s <= n/2),
+ * so each signature has one canonical form; verifiers (ours, Neo's) accept either half.
+ * Thread-safe. Errors: NCSL_E_INVALID_ARG, NCSL_E_CRYPTO.
+ */
+NCSL_NODISCARD ncsl_status ncsl_keys_sign(const ncsl_keys *keys, const void *msg, size_t len,
+                                          uint8_t sig[NCSL_KEYS_P256_SIG_SIZE], ncsl_err *err);
+
+/*
+ * X25519 (RFC 7748) between the identity's encryption key and `peer_pub` (borrowed, 32 bytes):
+ * the raw 32-byte shared secret into `shared` (caller-owned; a secret: derive a key from it with
+ * HKDF and wipe it). A peer key that gives the all-zero secret (a small-order point) is
+ * refused with NCSL_E_KEY_INVALID (field "peer_pub"). On failure `shared` is wiped.
+ * Thread-safe. Errors: NCSL_E_INVALID_ARG, NCSL_E_KEY_INVALID, NCSL_E_CRYPTO.
+ */
+NCSL_NODISCARD ncsl_status ncsl_keys_ecdh(const ncsl_keys *keys,
+                                          const uint8_t peer_pub[NCSL_KEYS_X25519_SIZE],
+                                          uint8_t shared[NCSL_KEYS_X25519_SIZE], ncsl_err *err);
+
+/* ----------------------------------------------------------------------- P-256 helpers */
+
+/*
+ * Verifies a raw r || s ECDSA P-256/SHA-256 signature (`sig`, borrowed, 64 bytes) over `len`
+ * bytes at `msg` (borrowed, hashed here) with the compressed public key `pub` (borrowed, 33
+ * bytes). Both halves of s are accepted (as Neo's CryptoLib does); r and s must be in [1, n-1].
+ * Returns NCSL_OK only when the signature verifies; NCSL_E_SIGNATURE_INVALID when it does not;
+ * NCSL_E_KEY_INVALID (field "pub") when `pub` is not a valid compressed point;
+ * NCSL_E_INVALID_ARG, NCSL_E_CRYPTO. Thread-safe.
+ */
+NCSL_NODISCARD ncsl_status ncsl_keys_p256_verify(const uint8_t pub[NCSL_KEYS_P256_PUB_SIZE],
+                                                 const void *msg, size_t len,
+                                                 const uint8_t sig[NCSL_KEYS_P256_SIG_SIZE],
+                                                 ncsl_err *err);
+
+/* Checks that `pub` (borrowed, 33 bytes) is a compressed SEC1 point (prefix 02 or 03) on P-256.
+ * NCSL_OK or NCSL_E_KEY_INVALID (field "pub"). */
+NCSL_NODISCARD ncsl_status ncsl_keys_p256_validate(const uint8_t pub[NCSL_KEYS_P256_PUB_SIZE],
+                                                   ncsl_err *err);
+
+/* Decompresses a compressed point (`pub`, borrowed, validated as above) into the 65-byte
+ * uncompressed form 04 || x || y (`out`, caller-owned). NCSL_E_KEY_INVALID (field "pub"). */
+NCSL_NODISCARD ncsl_status ncsl_keys_p256_decompress(const uint8_t pub[NCSL_KEYS_P256_PUB_SIZE],
+                                                     uint8_t out[NCSL_KEYS_P256_POINT_SIZE],
+                                                     ncsl_err *err);
+
+/* Compresses an uncompressed point (`point`, borrowed, 04 || x || y, checked to be on P-256)
+ * into 33 bytes (`out`, caller-owned). NCSL_E_KEY_INVALID (field "point"). */
+NCSL_NODISCARD ncsl_status ncsl_keys_p256_compress(const uint8_t point[NCSL_KEYS_P256_POINT_SIZE],
+                                                   uint8_t out[NCSL_KEYS_P256_PUB_SIZE],
+                                                   ncsl_err *err);
+
+#endif /* NCSL_KEYS_H */
