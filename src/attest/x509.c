@@ -1,9 +1,13 @@
 /*
  * OpenSSL helpers for quote verification: raw P-256 keys and signatures (the quote's encoding)
- * to OpenSSL's, the PEM chain reader, the PCK SGX extension, and the built-in Intel root.
+ * to OpenSSL's, the PEM chain reader, the PCK SGX extension, the built-in Intel root, and UTC
+ * time conversions for collateral.
  */
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -272,4 +276,312 @@ out:
     ASN1_OBJECT_free(sgx_oid);
     ERR_clear_error();
     return ok;
+}
+
+bool ncsl__attest_certs_parse(const uint8_t *data, size_t len, int max, STACK_OF(X509) * *out,
+                              char *why, size_t why_size) {
+    bool ok = false;
+    BIO *bio = NULL;
+    STACK_OF(X509) *certs = NULL;
+    X509 *cert = NULL;
+
+    *out = NULL;
+    if (!data || len == 0 || len > INT_MAX) {
+        snprintf(why, why_size, "no certificate data");
+        goto out;
+    }
+    certs = sk_X509_new_null();
+    if (!certs) {
+        snprintf(why, why_size, "out of memory");
+        goto out;
+    }
+    if (data[0] == 0x30) { /* a DER SEQUENCE: exactly one certificate, nothing after it */
+        const unsigned char *p = data;
+        cert = d2i_X509(NULL, &p, (long)len);
+        if (!cert || p != data + len) {
+            snprintf(why, why_size, "not one DER certificate");
+            goto out;
+        }
+        if (!sk_X509_push(certs, cert)) {
+            snprintf(why, why_size, "out of memory");
+            goto out;
+        }
+        cert = NULL;
+    } else {
+        bio = BIO_new_mem_buf(data, (int)len);
+        if (!bio) {
+            snprintf(why, why_size, "out of memory");
+            goto out;
+        }
+        for (;;) {
+            bool end = false;
+            cert = read_one_cert(bio, &end);
+            if (!cert) {
+                if (end) {
+                    break;
+                }
+                snprintf(why, why_size, "PEM certificate %d does not parse",
+                         sk_X509_num(certs) + 1);
+                goto out;
+            }
+            if (sk_X509_num(certs) >= max) {
+                snprintf(why, why_size, "more than %d certificates", max);
+                goto out;
+            }
+            if (!sk_X509_push(certs, cert)) {
+                snprintf(why, why_size, "out of memory");
+                goto out;
+            }
+            cert = NULL;
+        }
+        if (sk_X509_num(certs) == 0) {
+            snprintf(why, why_size, "no PEM certificate");
+            goto out;
+        }
+    }
+    *out = certs;
+    certs = NULL;
+    ok = true;
+out:
+    X509_free(cert);
+    sk_X509_pop_free(certs, X509_free);
+    BIO_free(bio);
+    ERR_clear_error();
+    return ok;
+}
+
+/* The SGX extension's OIDs all start with this; the suffix says which field. */
+#define SGX_EXT_OID "1.2.840.113741.1.13.1"
+
+/* The dotted text of `obj` after "SGX_EXT_OID." (e.g. "2.17"), or NULL for another OID. */
+static const char *sgx_oid_suffix(const ASN1_OBJECT *obj, char *buf, size_t buf_size) {
+    static const char prefix[] = SGX_EXT_OID ".";
+    int n = OBJ_obj2txt(buf, (int)buf_size, obj, 1);
+    if (n <= 0 || (size_t)n >= buf_size || strncmp(buf, prefix, sizeof(prefix) - 1) != 0) {
+        return NULL;
+    }
+    return buf + sizeof(prefix) - 1;
+}
+
+/* An ASN1_TYPE that is a SEQUENCE, decoded (caller frees with sk_ASN1_TYPE_pop_free). */
+static STACK_OF(ASN1_TYPE) * seq_of(const ASN1_TYPE *t) {
+    if (!t || t->type != V_ASN1_SEQUENCE || !t->value.sequence) {
+        return NULL;
+    }
+    const unsigned char *p = ASN1_STRING_get0_data(t->value.sequence);
+    long n = ASN1_STRING_length(t->value.sequence);
+    const unsigned char *end = p + n;
+    STACK_OF(ASN1_TYPE) *s = d2i_ASN1_SEQUENCE_ANY(NULL, &p, n);
+    if (s && p != end) {
+        sk_ASN1_TYPE_pop_free(s, ASN1_TYPE_free);
+        s = NULL;
+    }
+    return s;
+}
+
+/* Integer value of `t` in [0, max]. */
+static bool int_in(const ASN1_TYPE *t, int64_t max, int64_t *v) {
+    return t->type == V_ASN1_INTEGER && ASN1_INTEGER_get_int64(v, t->value.integer) == 1 &&
+           *v >= 0 && *v <= max;
+}
+
+/* The TCB sequence (.2): components .2.1-.2.16, PCESVN .2.17, CPUSVN .2.18, each exactly once. */
+static bool pck_tcb_parse(const ASN1_TYPE *t, ncsl__pck_ext *out, char *why, size_t why_size) {
+    bool ok = false;
+    STACK_OF(ASN1_TYPE) *tcb = seq_of(t);
+    STACK_OF(ASN1_TYPE) *pair = NULL;
+    uint32_t seen = 0;
+    char oid[96];
+
+    if (!tcb) {
+        snprintf(why, why_size, "SGX extension: the TCB is not a SEQUENCE");
+        goto out;
+    }
+    for (int i = 0; i < sk_ASN1_TYPE_num(tcb); i++) {
+        pair = seq_of(sk_ASN1_TYPE_value(tcb, i));
+        if (!pair || sk_ASN1_TYPE_num(pair) != 2 ||
+            sk_ASN1_TYPE_value(pair, 0)->type != V_ASN1_OBJECT) {
+            snprintf(why, why_size, "SGX extension: TCB entry %d is not (OID, value)", i);
+            goto out;
+        }
+        const ASN1_TYPE *val = sk_ASN1_TYPE_value(pair, 1);
+        const char *sfx =
+            sgx_oid_suffix(sk_ASN1_TYPE_value(pair, 0)->value.object, oid, sizeof(oid));
+        long n = 0;
+        char *end = NULL;
+        if (sfx && strncmp(sfx, "2.", 2) == 0) {
+            n = strtol(sfx + 2, &end, 10);
+        }
+        if (!end || *end != '\0' || n < 1 || n > 18) {
+            sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
+            pair = NULL;
+            continue; /* a field this verifier does not use */
+        }
+        if (seen & (1u << n)) {
+            snprintf(why, why_size, "SGX extension: TCB field %ld appears twice", n);
+            goto out;
+        }
+        seen |= 1u << n;
+        int64_t v = 0;
+        if (n <= NCSL__SGX_TCB_COMPONENTS) {
+            if (!int_in(val, 255, &v)) {
+                snprintf(why, why_size, "SGX extension: TCB component %ld is not in 0..255", n);
+                goto out;
+            }
+            out->comp_svn[n - 1] = (uint8_t)v;
+        } else if (n == 17) {
+            if (!int_in(val, 65535, &v)) {
+                snprintf(why, why_size, "SGX extension: PCESVN is not in 0..65535");
+                goto out;
+            }
+            out->pce_svn = (uint16_t)v;
+        } else {
+            if (val->type != V_ASN1_OCTET_STRING ||
+                ASN1_STRING_length(val->value.octet_string) != 16) {
+                snprintf(why, why_size, "SGX extension: CPUSVN is not 16 bytes");
+                goto out;
+            }
+            memcpy(out->cpu_svn, ASN1_STRING_get0_data(val->value.octet_string), 16);
+        }
+        sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
+        pair = NULL;
+    }
+    if (seen != 0x7fffeu) { /* bits 1..18 */
+        snprintf(why, why_size, "SGX extension: the TCB lacks a component, PCESVN or CPUSVN");
+        goto out;
+    }
+    ok = true;
+out:
+    sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
+    sk_ASN1_TYPE_pop_free(tcb, ASN1_TYPE_free);
+    return ok;
+}
+
+bool ncsl__attest_pck_ext_parse(X509 *cert, ncsl__pck_ext *out, char *why, size_t why_size) {
+    bool ok = false;
+    ASN1_OBJECT *sgx_oid = NULL;
+    STACK_OF(ASN1_TYPE) *outer = NULL;
+    STACK_OF(ASN1_TYPE) *pair = NULL;
+    unsigned seen = 0; /* bit 2 TCB, 3 PCE-ID, 4 FMSPC */
+    char oid[96];
+
+    memset(out, 0, sizeof(*out));
+    sgx_oid = OBJ_txt2obj(SGX_EXT_OID, 1);
+    if (!sgx_oid) {
+        snprintf(why, why_size, "out of memory");
+        goto out;
+    }
+    int idx = X509_get_ext_by_OBJ(cert, sgx_oid, -1);
+    if (idx < 0) {
+        snprintf(why, why_size, "the PCK certificate has no SGX extension");
+        goto out;
+    }
+    if (X509_get_ext_by_OBJ(cert, sgx_oid, idx) >= 0) {
+        snprintf(why, why_size, "the PCK certificate has two SGX extensions");
+        goto out;
+    }
+    ASN1_OCTET_STRING *data = X509_EXTENSION_get_data(X509_get_ext(cert, idx));
+    if (!data) {
+        snprintf(why, why_size, "SGX extension: no data");
+        goto out;
+    }
+    const unsigned char *p = ASN1_STRING_get0_data(data);
+    const unsigned char *end = p + ASN1_STRING_length(data);
+    outer = d2i_ASN1_SEQUENCE_ANY(NULL, &p, ASN1_STRING_length(data));
+    if (!outer || p != end) {
+        snprintf(why, why_size, "SGX extension: not a DER SEQUENCE");
+        goto out;
+    }
+    for (int i = 0; i < sk_ASN1_TYPE_num(outer); i++) {
+        pair = seq_of(sk_ASN1_TYPE_value(outer, i));
+        if (!pair || sk_ASN1_TYPE_num(pair) != 2 ||
+            sk_ASN1_TYPE_value(pair, 0)->type != V_ASN1_OBJECT) {
+            snprintf(why, why_size, "SGX extension: entry %d is not (OID, value)", i);
+            goto out;
+        }
+        const ASN1_TYPE *val = sk_ASN1_TYPE_value(pair, 1);
+        const char *sfx =
+            sgx_oid_suffix(sk_ASN1_TYPE_value(pair, 0)->value.object, oid, sizeof(oid));
+        unsigned bit = 0;
+        if (sfx && strcmp(sfx, "2") == 0) {
+            bit = 2;
+        } else if (sfx && strcmp(sfx, "3") == 0) {
+            bit = 3;
+        } else if (sfx && strcmp(sfx, "4") == 0) {
+            bit = 4;
+        }
+        if (bit && (seen & (1u << bit))) {
+            snprintf(why, why_size, "SGX extension: field %s appears twice", sfx);
+            goto out;
+        }
+        seen |= bit ? 1u << bit : 0;
+        if (bit == 2) {
+            if (!pck_tcb_parse(val, out, why, why_size)) {
+                goto out;
+            }
+        } else if (bit == 3 || bit == 4) {
+            int want = bit == 3 ? 2 : 6;
+            if (val->type != V_ASN1_OCTET_STRING ||
+                ASN1_STRING_length(val->value.octet_string) != want) {
+                snprintf(why, why_size, "SGX extension: %s is not %d bytes",
+                         bit == 3 ? "PCE-ID" : "FMSPC", want);
+                goto out;
+            }
+            memcpy(bit == 3 ? out->pce_id : out->fmspc,
+                   ASN1_STRING_get0_data(val->value.octet_string), (size_t)want);
+        }
+        sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
+        pair = NULL;
+    }
+    if (seen != 0x1cu) {
+        snprintf(why, why_size, "SGX extension: the %s is missing",
+                 !(seen & 4u)   ? "TCB"
+                 : !(seen & 8u) ? "PCE-ID"
+                                : "FMSPC");
+        goto out;
+    }
+    ok = true;
+out:
+    if (!ok) {
+        memset(out, 0, sizeof(*out));
+    }
+    sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
+    sk_ASN1_TYPE_pop_free(outer, ASN1_TYPE_free);
+    ASN1_OBJECT_free(sgx_oid);
+    ERR_clear_error();
+    return ok;
+}
+
+int64_t ncsl__attest_epoch(int64_t year, int month, int day, int hour, int min, int sec) {
+    /* Days from 1970-01-01 in the proleptic Gregorian calendar (eras of 400 years). */
+    int64_t y = year - (month <= 2);
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    return days * 86400 + (int64_t)hour * 3600 + (int64_t)min * 60 + sec;
+}
+
+void ncsl__attest_fmt_time(int64_t t, char *out, size_t out_size) {
+    struct tm tm;
+    time_t tt = (time_t)t;
+    if ((int64_t)tt != t || !gmtime_r(&tt, &tm)) {
+        snprintf(out, out_size, "@%lld", (long long)t);
+        return;
+    }
+    snprintf(out, out_size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+bool ncsl__attest_asn1_epoch(const ASN1_TIME *t, int64_t *out) {
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    if (!t || ASN1_TIME_to_tm(t, &tm) != 1) {
+        ERR_clear_error();
+        return false;
+    }
+    *out = ncsl__attest_epoch((int64_t)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                              tm.tm_min, tm.tm_sec);
+    return true;
 }

@@ -75,6 +75,8 @@ static const char *step_name(ncsl_attest_step s) {
         return "qe-report-signature";
     case NCSL_ATTEST_STEP_PCK_CHAIN:
         return "pck-certificate-chain";
+    case NCSL_ATTEST_STEP_COLLATERAL:
+        return "collateral";
     case NCSL_ATTEST_STEP_SETUP:
         return "setup";
     }
