@@ -49,11 +49,13 @@ bool ncsl_http_content_type_is_json(const char *value);
 typedef struct ncsl_http_server ncsl_http_server;
 
 struct ncsl_tee;
+struct ncsl_keys;
 
 /* Handles the routes beyond execution use (all borrowed: they must outlive the server). A NULL
  * handle answers its routes with 503 SERVICE_UNAVAILABLE naming what is missing. */
 typedef struct ncsl_http_services {
-    struct ncsl_tee *tee; /* /api/v1/tee-info, attestation */
+    struct ncsl_tee *tee;   /* /api/v1/tee-info, attestation */
+    struct ncsl_keys *keys; /* attestation proofs, receipts on every execution */
 } ncsl_http_services;
 
 /* Creates a server for `cfg` (copied) that submits to `engine` (borrowed: it must outlive

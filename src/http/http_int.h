@@ -47,6 +47,12 @@ typedef struct http_req {
     bool retry_after; /* 503: add Retry-After */
     char *resp;       /* malloc'd body published by the callback */
     size_t resp_len;
+    /* What the execution's receipt names, taken before the body is wiped (execute only). */
+    bool receipt_wanted;
+    uint8_t code_hash[32];
+    uint8_t input_hash[32];
+    char *function_id; /* NULL when absent */
+    char *user_id;
 } http_req;
 
 struct ncsl_http_server {
@@ -100,7 +106,17 @@ json_t *ncsl__http_body_object(http_req *r, enum MHD_Result *answered);
 
 /* ------------------------------------------------------------------ route handlers */
 
-/* route_trust.c: GET /api/v1/tee-info. */
+/* route_trust.c: GET /api/v1/tee-info, GET /api/v1/attestation, POST /api/v1/attestation/verify,
+ * POST /api/v1/receipts/verify. */
 enum MHD_Result ncsl__http_route_tee_info(http_req *r);
+enum MHD_Result ncsl__http_route_attestation(http_req *r);
+enum MHD_Result ncsl__http_route_attestation_verify(http_req *r);
+enum MHD_Result ncsl__http_route_receipt_verify(http_req *r);
+
+/* route_trust.c: signs the receipt of an execution that ran (`r`'s hashes and ids, the result's
+ * executionId, `output` hashed) and appends ,"receipt":{...} to `b`. Appends nothing when the
+ * server has no keys; logs (never fails the call) when signing fails. Runs on a worker thread. */
+void ncsl__http_append_receipt(ncsl_buf *b, const http_req *r, const char *execution_id,
+                               const void *output, size_t output_len);
 
 #endif /* NCSL_HTTP_INT_H */

@@ -17,6 +17,8 @@
 
 #include "config/config.h"
 #include "http.h"
+#include "keys/keys.h"
+#include "receipt/receipt.h"
 #include "tee/tee.h"
 
 #define EXIT_USAGE 2
@@ -109,6 +111,22 @@ static void log_config(const ncsl_config *cfg) {
     }
 }
 
+/* The public half of the identity: what clients pin and what a Neo contract checks. */
+static void log_identity(const ncsl_keys *keys) {
+    uint8_t pub[NCSL_KEYS_P256_PUB_SIZE];
+    char hex[2 * NCSL_KEYS_P256_PUB_SIZE + 1] = "";
+    char address[NCSL_NEO_ADDRESS_SIZE] = "";
+    ncsl_keys_signing_pub_compressed(keys, pub);
+    for (size_t i = 0; i < sizeof(pub); i++) {
+        snprintf(hex + 2 * i, 3, "%02x", pub[i]);
+    }
+    if (ncsl_receipt_neo_address(pub, address, NULL) != NCSL_OK) {
+        snprintf(address, sizeof(address), "(unavailable)");
+    }
+    NCSL_LOG_INFO("main", "enclave identity %s: signingKey %s, Neo address %s",
+                  ncsl_keys_created(keys) ? "created" : "loaded", hex, address);
+}
+
 /* Waits up to `ms` for SIGINT/SIGTERM. Returns the signal or 0 on timeout. */
 static int wait_signal(const sigset_t *set, long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -128,6 +146,7 @@ int main(int argc, char **argv) {
     int rc = 0;
     ncsl_engine *engine = NULL;
     ncsl_tee *tee = NULL;
+    ncsl_keys *keys = NULL;
     ncsl_http_server *srv = NULL;
     bool log_open = false;
     bool url_written = false;
@@ -253,13 +272,26 @@ int main(int argc, char **argv) {
                       ncsl_tee_reason(tee));
     }
 
+    /* MRSIGNER: the identity survives rebuilds and upgrades signed by the same signer (on the
+     * simulation TEE: the same installation), so receipts stay attributable across versions. */
+    ncsl_keys_options key_opts;
+    ncsl_keys_options_default(&key_opts);
+    key_opts.policy = NCSL_SEAL_POLICY_MRSIGNER;
+    if (ncsl_keys_load_or_create(tee, cfg.server.data_dir, &key_opts, &keys, &err) != NCSL_OK) {
+        NCSL_LOG_ERROR("main", "cannot load the enclave identity keys: %s", err.message);
+        fprintf(stderr, "ncsld: cannot load the enclave identity keys: %s\n", err.message);
+        rc = 1;
+        goto out;
+    }
+    log_identity(keys);
+
     if (ncsl_engine_create(&cfg.js, &engine, &err) != NCSL_OK) {
         NCSL_LOG_ERROR("main", "cannot start the engine: %s%s%s", err.field,
                        err.field[0] ? ": " : "", err.message);
         rc = 1;
         goto out;
     }
-    ncsl_http_services services = {.tee = tee};
+    ncsl_http_services services = {.tee = tee, .keys = keys};
     if (ncsl_http_server_create(&cfg, engine, &services, &srv, &err) != NCSL_OK ||
         ncsl_http_server_start(srv, &err) != NCSL_OK) {
         NCSL_LOG_ERROR("main", "cannot start the HTTP server: %s%s%s", err.field,
@@ -308,7 +340,8 @@ out:
     ncsl_http_server_stop(srv);
     ncsl_engine_destroy(engine); /* after MHD: late callbacks still find the server */
     ncsl_http_server_destroy(srv);
-    ncsl_tee_close(tee); /* after the server: no route uses it any more */
+    ncsl_keys_destroy(keys); /* after the server and the engine: nothing signs any more */
+    ncsl_tee_close(tee);
     if (url_written) {
         remove_url_file(cfg.server.data_dir);
     }

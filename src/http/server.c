@@ -27,6 +27,7 @@
 
 #include <microhttpd.h>
 
+#include "crypto/crypto.h"
 #include "exec/exec.h"
 #include "http_int.h"
 #include "tee/tee.h"
@@ -83,12 +84,14 @@ static int build_exec_response(ncsl_buf *b, const http_req *r, ncsl_status st, n
         size_t len = 0;
         const char *json = ncsl_result_json(res, &len);
         ncsl_buf_append_str(b, "{\"success\":true,\"data\":{\"result\":");
-        if (json && len) {
-            ncsl_buf_append(b, json, len); /* already JSON: inserted raw */
-        } else {
-            ncsl_buf_append_str(b, "null");
+        if (!json || !len) {
+            json = "null";
+            len = 4;
         }
+        ncsl_buf_append(b, json, len); /* already JSON: inserted raw */
         append_result_stats(b, res);
+        /* outputHash covers exactly the bytes of data.result above. */
+        ncsl__http_append_receipt(b, r, ncsl_result_execution_id(res), json, len);
         ncsl_buf_append_str(b, "}");
         ncsl__http_append_metadata(b, r);
         return 200;
@@ -122,6 +125,11 @@ static int build_exec_response(ncsl_buf *b, const http_req *r, ncsl_status st, n
         ncsl_buf_append_str(&details, ",");
         append_json_str_field(&details, "stack", ncsl_result_error_stack(res));
         append_result_stats(&details, res);
+        /* A failed run is signed too: outputHash covers "<error.code>: <error.message>". */
+        char outcome[700];
+        int n = snprintf(outcome, sizeof(outcome), "%s: %s", ncsl_status_code(st), message);
+        ncsl__http_append_receipt(&details, r, ncsl_result_execution_id(res), outcome,
+                                  n < 0 ? 0 : strlen(outcome));
         ncsl_buf_append_str(&details, "}");
     }
     ncsl__http_build_error(b, r, ncsl_status_code(st), message, field,
@@ -138,6 +146,8 @@ static void req_unref_locked(http_req *r) {
     }
     ncsl_buf_cleanup_secure(&r->body);
     free(r->resp);
+    free(r->function_id);
+    free(r->user_id);
     free(r);
 }
 
@@ -277,6 +287,17 @@ static enum MHD_Result handle_execute(http_req *r) {
         return ncsl__http_answer_status(r, st, &err);
     }
 
+    /* The receipt's inputs, before the body and the parsed copy are wiped. */
+    if (srv->services.keys) {
+        ncsl_err herr;
+        if (ncsl_crypto_sha256(eb.code, eb.code_len, r->code_hash, &herr) == NCSL_OK &&
+            ncsl_crypto_sha256(eb.input_json ? eb.input_json : "null",
+                               eb.input_json ? eb.input_len : 4, r->input_hash, &herr) == NCSL_OK) {
+            r->function_id = eb.function_id ? ncsl_strdup(eb.function_id) : NULL;
+            r->user_id = eb.user_id ? ncsl_strdup(eb.user_id) : NULL;
+            r->receipt_wanted = (!eb.function_id || r->function_id) && (!eb.user_id || r->user_id);
+        }
+    }
     ncsl_exec_request req = {
         .code = eb.code,
         .code_len = eb.code_len,
@@ -330,6 +351,9 @@ static const http_route g_routes[] = {
     {"POST", "/api/v1/functions/execute-javascript", handle_execute},
     {"GET", "/healthz", answer_health},
     {"GET", "/api/v1/tee-info", ncsl__http_route_tee_info},
+    {"GET", "/api/v1/attestation", ncsl__http_route_attestation},
+    {"POST", "/api/v1/attestation/verify", ncsl__http_route_attestation_verify},
+    {"POST", "/api/v1/receipts/verify", ncsl__http_route_receipt_verify},
 };
 
 static bool method_matches(const http_route *rt, const char *method) {

@@ -5,6 +5,7 @@ quotes in the shared test data (SGX_TESTDATA). Python 3 standard library only.
 Run: NCSLD=... NCSL=... SGX_TESTDATA=... python3 -m unittest -v test_trust
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -182,6 +183,174 @@ class TeeInfoRoute(DaemonTestCase):
         r = self.d.request("POST", "/api/v1/tee-info", {})
         self.assertEqual(r.status, 405, r)
         self.assertEqual(r.headers.get("allow"), "GET, HEAD")
+
+
+CANONICAL = "function main(input) { return { result: input.value * 2 }; }"
+
+
+class AttestationAndReceipts(DaemonTestCase):
+    """GET /api/v1/attestation, POST /api/v1/attestation/verify, receipts on executions and
+    POST /api/v1/receipts/verify, all against one simulation daemon."""
+
+    def proof(self, nonce=None):
+        path = "/api/v1/attestation" + ("?nonce=" + nonce if nonce is not None else "")
+        r = self.d.request("GET", path)
+        self.assertEqual(r.status, 200, r)
+        self.assertMetadata(r)
+        return r.json["data"]
+
+    def verify(self, proof, **opts):
+        r = self.d.request("POST", "/api/v1/attestation/verify", dict(proof=proof, **opts))
+        return r
+
+    def test_proof_shape_and_binding(self):
+        nonce = os.urandom(32).hex()
+        p = self.proof(nonce)
+        for key in ("version", "teeType", "enclaveId", "mrEnclave", "mrSigner", "isvProdId",
+                    "isvSvn", "debug", "nonce", "signingKey", "encryptionKey", "reportData",
+                    "quote", "timestamp"):
+            self.assertIn(key, p)
+        self.assertEqual(p["teeType"], "simulation")
+        self.assertEqual(p["nonce"], nonce)
+        self.assertRegex(p["signingKey"], r"^0[23][0-9a-f]{64}$")
+        self.assertRegex(p["encryptionKey"], r"^[0-9a-f]{64}$")
+        # reportData = SHA-256("NCSL-ATTEST-v1" || nonce || signingKey || encryptionKey) || 0^32,
+        # recomputed here independently of the C code.
+        h = hashlib.sha256(b"NCSL-ATTEST-v1" + bytes.fromhex(nonce) +
+                           bytes.fromhex(p["signingKey"]) +
+                           bytes.fromhex(p["encryptionKey"])).hexdigest()
+        self.assertEqual(p["reportData"], h + "00" * 32)
+        info = self.d.request("GET", "/api/v1/tee-info").json["data"]
+        self.assertEqual(info["signingKey"], p["signingKey"])
+        self.assertEqual(info["mrEnclave"], p["mrEnclave"])
+        self.assertRegex(info["neoAddress"], r"^N[1-9A-HJ-NP-Za-km-z]{33}$")
+        self.assertEqual(self.proof()["nonce"], "")
+
+    def test_simulation_proof_needs_explicit_permission(self):
+        p = self.proof("aa")
+        r = self.verify(p)
+        self.assertEqual(r.status, 200, r)
+        self.assertIs(r.json["data"]["valid"], False)
+        self.assertIn("simulation", r.json["data"]["reason"])
+        r = self.verify(p, allowSimulation=True, expectedNonce="aa")
+        self.assertIs(r.json["data"]["valid"], True, r)
+        self.assertEqual(r.json["data"]["verifiedTeeKind"], "simulation")
+        r = self.verify(p, allowSimulation=True, expectedNonce="bb")
+        self.assertIs(r.json["data"]["valid"], False, r)
+        r = self.verify(p, allowSimulation=True, expectedMrEnclave="00" * 32)
+        self.assertIs(r.json["data"]["valid"], False, r)
+
+    def test_tampered_proofs_are_rejected(self):
+        p = self.proof("0102")
+        def flip_hex(v):
+            return ("1" if v[0] != "1" else "2") + v[1:]
+        for field in ("reportData", "signingKey", "encryptionKey", "mrEnclave", "nonce"):
+            q = dict(p)
+            q[field] = flip_hex(q[field])
+            r = self.verify(q, allowSimulation=True)
+            if r.status == 400:  # e.g. a signingKey that is no longer a curve point
+                self.assertTrue(r.json["error"]["field"].startswith("proof."), r)
+                continue
+            self.assertIs(r.json["data"]["valid"], False, (field, r))
+        import base64
+        raw = bytearray(base64.b64decode(p["quote"]))
+        raw[200] ^= 1
+        q = dict(p, quote=base64.b64encode(bytes(raw)).decode())
+        self.assertIs(self.verify(q, allowSimulation=True).json["data"]["valid"], False)
+        q = dict(p, teeType="sgx-occlum")
+        self.assertIs(self.verify(q, allowSimulation=True).json["data"]["valid"], False)
+
+    def test_bad_requests_name_the_field(self):
+        cases = [
+            ("/api/v1/attestation?nonce=xyz", None, "nonce"),
+            ("/api/v1/attestation?nonce=" + "ab" * 65, None, "nonce"),
+            ("/api/v1/attestation/verify", {}, "proof"),
+            ("/api/v1/attestation/verify", {"proof": {}, "allowSimulation": "yes"},
+             "allowSimulation"),
+            ("/api/v1/attestation/verify", {"proof": {}, "surprise": 1}, "surprise"),
+            ("/api/v1/attestation/verify", {"proof": {"version": 1}}, None),
+            ("/api/v1/receipts/verify", {}, "receipt"),
+            ("/api/v1/receipts/verify", {"receipt": {"executionId": 5}}, None),
+        ]
+        for path, body, field in cases:
+            r = self.d.request("GET" if body is None else "POST", path, body)
+            self.assertEqual(r.status, 400, (path, body, r))
+            self.assertEqual(r.json["error"]["code"], "VALIDATION_ERROR")
+            if field:
+                self.assertEqual(r.json["error"]["field"], field, r)
+            else:
+                self.assertRegex(r.json["error"]["field"], r"^(proof|receipt)\.", r)
+
+    def test_every_execution_carries_a_verifiable_receipt(self):
+        proof = self.proof("cafe")
+        inp = '{"value":42}'
+        r = self.d.execute(CANONICAL, input=inp, functionId="fn-1", userId="user-1")
+        data = self.assertSuccess(r, {"result": 84})
+        rc = data["receipt"]
+        self.assertEqual(rc["executionId"], data["executionId"])
+        self.assertEqual(rc["functionId"], "fn-1")
+        self.assertEqual(rc["userId"], "user-1")
+        self.assertEqual(rc["codeHash"], hashlib.sha256(CANONICAL.encode()).hexdigest())
+        self.assertEqual(rc["inputHash"], hashlib.sha256(inp.encode()).hexdigest())
+        # outputHash covers the exact bytes of data.result in the response.
+        raw = r.raw.decode()
+        start = raw.index('"result":') + len('"result":')
+        end = raw.index(',"logs":')
+        self.assertEqual(rc["outputHash"], hashlib.sha256(raw[start:end].encode()).hexdigest())
+        self.assertEqual(rc["signingKey"], proof["signingKey"])
+        self.assertRegex(rc["signature"], r"^[0-9a-f]{128}$")
+
+        v = self.d.request("POST", "/api/v1/receipts/verify",
+                           {"receipt": rc, "proof": proof, "allowSimulation": True})
+        self.assertEqual(v.status, 200, v)
+        self.assertIs(v.json["data"]["valid"], True, v)
+        self.assertIs(v.json["data"]["attested"], True, v)
+        v = self.d.request("POST", "/api/v1/receipts/verify", {"receipt": rc})
+        self.assertIs(v.json["data"]["valid"], True, v)
+        self.assertIs(v.json["data"]["attested"], False, v)
+        for field, value in (("outputHash", "00" * 32), ("timestamp", "2020-01-01T00:00:00.000Z"),
+                             ("userId", "user-2"), ("functionId", "")):
+            bad = dict(rc, **{field: value})
+            v = self.d.request("POST", "/api/v1/receipts/verify", {"receipt": bad})
+            self.assertEqual(v.status, 200, v)
+            self.assertIs(v.json["data"]["valid"], False, (field, v))
+
+    def test_failed_runs_are_signed_too(self):
+        r = self.d.execute("function main(){ throw new TypeError('nope'); }")
+        self.assertEqual(r.status, 422, r)
+        err = r.json["error"]
+        rc = err["details"]["receipt"]
+        text = "%s: %s" % (err["code"], err["message"])
+        self.assertEqual(rc["outputHash"], hashlib.sha256(text.encode()).hexdigest())
+        self.assertEqual(rc["inputHash"], hashlib.sha256(b"null").hexdigest())
+        v = self.d.request("POST", "/api/v1/receipts/verify", {"receipt": rc})
+        self.assertIs(v.json["data"]["valid"], True, v)
+
+
+class IdentitySurvivesRestart(unittest.TestCase):
+    def test_same_keys_after_a_restart_and_a_tampered_key_file_stops_the_daemon(self):
+        d = Daemon()
+        try:
+            d.start()
+            first = d.request("GET", "/api/v1/tee-info").json["data"]
+            self.assertEqual(d.stop(), 0)
+            d.start()
+            second = d.request("GET", "/api/v1/tee-info").json["data"]
+            self.assertEqual(first["signingKey"], second["signingKey"])
+            self.assertEqual(first["encryptionKey"], second["encryptionKey"])
+            self.assertEqual(d.stop(), 0)
+            path = os.path.join(d.data_dir, "keys", "identity.sealed")
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600)
+            with open(path, "rb") as f:
+                blob = bytearray(f.read())
+            blob[-1] ^= 1
+            with open(path, "wb") as f:
+                f.write(blob)
+            with self.assertRaises(AssertionError) as ctx:
+                d.start()
+            self.assertIn("identity", str(ctx.exception))
+        finally:
+            d.cleanup()
 
 
 if __name__ == "__main__":
