@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,11 @@ static const ncsl_cli_cmd g_commands[] = {
      ncsl_cli_cmd_unseal},
     {"verify-quote", "verify an SGX DCAP v3 quote and print a JSON verdict",
      ncsl_cli_cmd_verify_quote},
+    {"attest", "fetch an attestation proof (with your nonce) from a running ncsld",
+     ncsl_cli_cmd_attest},
+    {"verify", "verify an attestation proof and print a JSON verdict", ncsl_cli_cmd_verify},
+    {"verify-receipt", "verify an execution receipt's signature (and, with a proof, its key)",
+     ncsl_cli_cmd_verify_receipt},
 };
 
 static void print_usage(FILE *f) {
@@ -32,7 +38,7 @@ static void print_usage(FILE *f) {
                "\n"
                "commands:\n");
     for (size_t i = 0; i < NCSL_ARRAY_LEN(g_commands); i++) {
-        fprintf(f, "  %-10s %s\n", g_commands[i].name, g_commands[i].summary);
+        fprintf(f, "  %-15s %s\n", g_commands[i].name, g_commands[i].summary);
     }
     fprintf(f, "\n"
                "options:\n"
@@ -277,6 +283,44 @@ bool ncsl_cli_parse_time(const char *text, int64_t *out) {
 bool ncsl_cli_write_stdout(const void *data, size_t len) {
     if ((len > 0 && fwrite(data, 1, len, stdout) != len) || fflush(stdout) != 0) {
         ncsl_cli_errorf("cannot write to standard output: %s", strerror(errno));
+        return false;
+    }
+    return true;
+}
+
+bool ncsl_cli_write_output(const char *out, const void *data, size_t len, unsigned mode) {
+    if (!out || strcmp(out, "-") == 0) {
+        return ncsl_cli_write_stdout(data, len);
+    }
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", out, (long)getpid()) >= (int)sizeof(tmp)) {
+        ncsl_cli_errorf("--out: the path is too long");
+        return false;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+    if (fd < 0) {
+        ncsl_cli_errorf("cannot create %s: %s", tmp, strerror(errno));
+        return false;
+    }
+    const uint8_t *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            ncsl_cli_errorf("cannot write %s: %s", tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            return false;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, out) != 0) {
+        ncsl_cli_errorf("cannot write %s: %s", out, strerror(errno));
+        unlink(tmp);
         return false;
     }
     return true;

@@ -29,6 +29,9 @@ int ncsl_cli_cmd_run(int argc, char **argv);
 int ncsl_cli_cmd_seal(int argc, char **argv);
 int ncsl_cli_cmd_unseal(int argc, char **argv);
 int ncsl_cli_cmd_verify_quote(int argc, char **argv);
+int ncsl_cli_cmd_attest(int argc, char **argv);
+int ncsl_cli_cmd_verify(int argc, char **argv);
+int ncsl_cli_cmd_verify_receipt(int argc, char **argv);
 
 /* Prints "ncsl: <message>\n" to stderr. Never pass secrets, inputs or code. */
 void ncsl_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -66,6 +69,11 @@ int ncsl_cli_parse(const char *cmd, int argc, char **argv, const ncsl_cli_opt *o
 /* ------------------------------------------------------------------ the local TEE */
 
 struct ncsl_tee;
+struct ncsl_config;
+
+/* Fills `cfg` (caller-owned) the way ncsld does: defaults, then `config_file` (NULL: none), then
+ * the environment. False after printing why. */
+bool ncsl_cli_load_config(const char *config_file, struct ncsl_config *cfg);
 
 /*
  * Opens this installation's TEE the way ncsld does: configuration defaults, then `config_file`
@@ -89,5 +97,10 @@ bool ncsl_cli_parse_time(const char *text, int64_t *out);
 
 /* Writes `len` bytes to stdout; false (and an error printed) on failure. */
 bool ncsl_cli_write_stdout(const void *data, size_t len);
+
+/* Writes `len` bytes (borrowed) to `out`: NULL or "-" is stdout, else a new file of permission
+ * bits `mode` that replaces `out` atomically (temporary file, fsync, rename), so a reader never
+ * sees half of it. False (and an error naming the file) on failure. */
+bool ncsl_cli_write_output(const char *out, const void *data, size_t len, unsigned mode);
 
 #endif

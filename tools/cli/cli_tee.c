@@ -14,7 +14,7 @@
 #define SIM_ROOT_RELPATH "tee/sim_root_ca.pem"
 #define SIM_ROOT_MAX ((size_t)64 * 1024)
 
-static bool load_config(const char *config_file, ncsl_config *cfg) {
+bool ncsl_cli_load_config(const char *config_file, ncsl_config *cfg) {
     ncsl_err err;
     ncsl_err_clear(&err);
     ncsl_config_defaults(cfg);
@@ -38,7 +38,7 @@ char *ncsl_cli_sim_root(const char *pem_file, const char *config_file, const cha
         snprintf(path, sizeof(path), "%s", pem_file);
     } else {
         ncsl_config cfg;
-        if (!load_config(config_file, &cfg)) {
+        if (!ncsl_cli_load_config(config_file, &cfg)) {
             return NULL;
         }
         snprintf(path, sizeof(path), "%s/%s", data_dir ? data_dir : cfg.server.data_dir,
@@ -58,7 +58,7 @@ struct ncsl_tee *ncsl_cli_open_tee(const char *config_file, const char *data_dir
     ncsl_err err;
     ncsl_err_clear(&err);
     ncsl_config cfg;
-    if (!load_config(config_file, &cfg)) {
+    if (!ncsl_cli_load_config(config_file, &cfg)) {
         return NULL;
     }
     ncsl_tee_options opts;

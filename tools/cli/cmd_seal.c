@@ -10,7 +10,6 @@
  * never printed in an error.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,45 +106,6 @@ static int parse(const char *cmd, int argc, char **argv, seal_args *a, bool seal
     return 0;
 }
 
-/* Writes to --out (0600, replaced atomically) or stdout. */
-static bool write_output(const char *out, const void *data, size_t len) {
-    if (!out || strcmp(out, "-") == 0) {
-        return ncsl_cli_write_stdout(data, len);
-    }
-    char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", out, (long)getpid()) >= (int)sizeof(tmp)) {
-        ncsl_cli_errorf("--out: the path is too long");
-        return false;
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        ncsl_cli_errorf("cannot create %s: %s", tmp, strerror(errno));
-        return false;
-    }
-    const uint8_t *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            ncsl_cli_errorf("cannot write %s: %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return false;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, out) != 0) {
-        ncsl_cli_errorf("cannot write %s: %s", out, strerror(errno));
-        unlink(tmp);
-        return false;
-    }
-    return true;
-}
-
 static uint8_t *read_input(const char *in, size_t max, size_t *len) {
     const char *path = in ? in : "-";
     uint8_t *data = (uint8_t *)ncsl_cli_read_file(path, max, len);
@@ -203,7 +163,7 @@ int ncsl_cli_cmd_seal(int argc, char **argv) {
         ncsl_cli_errorf("seal: %s", err.message);
         goto out;
     }
-    if (write_output(a.out, blob, blob_len)) {
+    if (ncsl_cli_write_output(a.out, blob, blob_len, 0600)) {
         exit_code = NCSL_CLI_EXIT_OK;
     }
 out:
@@ -249,7 +209,7 @@ int ncsl_cli_cmd_unseal(int argc, char **argv) {
         ncsl_cli_errorf("unseal: %s", err.message);
         goto out;
     }
-    if (write_output(a.out, plain, plain_len)) {
+    if (ncsl_cli_write_output(a.out, plain, plain_len, 0600)) {
         exit_code = NCSL_CLI_EXIT_OK;
     }
 out:

@@ -2,7 +2,10 @@
  * `ncsl verify-quote QUOTE.bin`: verifies a raw SGX DCAP v3 quote with the library's verifier
  * (src/attest) and prints its verdict as one JSON object. Genuine quotes chain to the pinned
  * Intel SGX Root CA; simulation quotes pass only with --allow-simulation, against one
- * installation's simulation root, and are reported as "simulation", never as hardware.
+ * installation's simulation root, and are reported as "simulation", never as hardware. With
+ * --collateral DIR the verifier also checks Intel's collateral (TCB info, QE identity, CRLs) and
+ * the verdict reports the platform's TCB status. The options are cli_trust.c's, shared with
+ * `ncsl verify` and `ncsl verify-receipt`.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,23 +15,11 @@
 
 #include <jansson.h>
 
-#include "attest/attest.h"
-#include "cli.h"
+#include "cli_trust.h"
 #include "common/common.h"
 #include "crypto/crypto.h"
 
 #define QUOTE_MAX ((size_t)1 << 20)
-#define PEM_MAX ((size_t)64 * 1024)
-
-typedef struct vq_args {
-    const char *quote;
-    const char *at;
-    const char *root;
-    const char *sim_root;
-    const char *data_dir;
-    const char *config;
-    bool allow_sim;
-} vq_args;
 
 static void vq_usage(FILE *f) {
     fprintf(f,
@@ -37,22 +28,13 @@ static void vq_usage(FILE *f) {
             "Verifies an Intel SGX DCAP v3 ECDSA quote ('-' reads it from stdin): the layout, the\n"
             "enclave report's signature by the attestation key, the Quoting Enclave's binding of\n"
             "that key, the QE report's signature by the PCK certificate, and the PCK chain to the\n"
-            "pinned Intel SGX Root CA. Prints a JSON verdict with the enclave's identity\n"
-            "(mrEnclave, mrSigner, isvProdId, isvSvn, debug, reportData).\n"
+            "pinned Intel SGX Root CA; with --collateral also the TCB level and revocation.\n"
+            "Prints a JSON verdict with the enclave's identity (mrEnclave, mrSigner, isvProdId,\n"
+            "isvSvn, debug, reportData) and, with --collateral, the TCB status.\n"
             "\n"
-            "options:\n"
-            "  --at TIME              check certificates as of TIME (RFC 3339, e.g.\n"
-            "                         2024-01-01T00:00:00Z, or seconds since the epoch);\n"
-            "                         default: now\n"
-            "  --root PEM             pin this Intel SGX Root CA certificate instead of the\n"
-            "                         built-in one\n"
-            "  --allow-simulation     accept a quote of NCSL's simulation TEE, checked against\n"
-            "                         one installation's simulation root (reported as\n"
-            "                         teeType \"simulation\": it proves nothing about hardware)\n"
-            "  --simulation-root PEM  that root's certificate (default: the one in --data-dir)\n"
-            "  --data-dir DIR         the installation whose simulation root to pin (default:\n"
-            "                         the config's Server.DataDir, ./ncsl-data)\n"
-            "  --config FILE          NCSL configuration file\n"
+            "options:\n");
+    ncsl_cli_verify_usage(f, false);
+    fprintf(f,
             "  -h, --help             show this help and exit\n"
             "\n"
             "Exit status: 0 the quote is valid; 1 it is not (the verdict says which check failed\n"
@@ -133,20 +115,13 @@ static json_t *verdict_json(const ncsl_quote_verdict *v) {
 }
 
 int ncsl_cli_cmd_verify_quote(int argc, char **argv) {
-    vq_args a;
+    ncsl_cli_verify_args a;
     memset(&a, 0, sizeof(a));
-    const ncsl_cli_opt opts[] = {
-        {"--at", NULL, &a.at, NULL},
-        {"--root", NULL, &a.root, NULL},
-        {"--allow-simulation", NULL, NULL, &a.allow_sim},
-        {"--simulation-root", NULL, &a.sim_root, NULL},
-        {"--data-dir", NULL, &a.data_dir, NULL},
-        {"--config", NULL, &a.config, NULL},
-    };
+    ncsl_cli_opt opts[NCSL_CLI_VERIFY_PROOF_OPTS];
+    size_t nopts = ncsl_cli_verify_opts(&a, false, opts);
     const char *pos[1];
     size_t npos = 0;
-    int rc = ncsl_cli_parse("verify-quote", argc, argv, opts, NCSL_ARRAY_LEN(opts), pos, 1, &npos,
-                            vq_usage);
+    int rc = ncsl_cli_parse("verify-quote", argc, argv, opts, nopts, pos, 1, &npos, vq_usage);
     if (rc != 0) {
         return rc > 0 ? NCSL_CLI_EXIT_OK : NCSL_CLI_EXIT_USAGE;
     }
@@ -154,68 +129,44 @@ int ncsl_cli_cmd_verify_quote(int argc, char **argv) {
         ncsl_cli_errorf("verify-quote: missing QUOTE.bin (see 'ncsl verify-quote --help')");
         return NCSL_CLI_EXIT_USAGE;
     }
-    a.quote = pos[0];
-    ncsl_quote_verify_opts vo;
-    ncsl_attest_quote_verify_opts_default(&vo);
-    if (a.at && !ncsl_cli_parse_time(a.at, &vo.at_time)) {
-        ncsl_cli_errorf("verify-quote: --at '%s' is not an RFC 3339 time "
-                        "(2024-01-01T00:00:00Z) or seconds since the epoch",
-                        a.at);
-        return NCSL_CLI_EXIT_USAGE;
-    }
-    if ((a.sim_root || a.data_dir) && !a.allow_sim) {
-        ncsl_cli_errorf("verify-quote: --simulation-root/--data-dir only matter with "
-                        "--allow-simulation");
+    ncsl_cli_verify_ctx ctx;
+    memset(&ctx, 0, sizeof(ctx));
+    ncsl_proof_verify_opts po;
+    if (!ncsl_cli_verify_check("verify-quote", &a, &ctx, &po)) {
         return NCSL_CLI_EXIT_USAGE;
     }
 
     int exit_code = NCSL_CLI_EXIT_FAIL;
-    char *root = NULL;
-    char *sim_root = NULL;
+    json_t *o = NULL;
     size_t qlen = 0;
-    uint8_t *quote = (uint8_t *)ncsl_cli_read_file(a.quote, QUOTE_MAX, &qlen);
+    uint8_t *quote = (uint8_t *)ncsl_cli_read_file(pos[0], QUOTE_MAX, &qlen);
     if (!quote) {
-        ncsl_cli_errorf("cannot read %s: %s", a.quote,
+        ncsl_cli_errorf("cannot read %s: %s", pos[0],
                         errno == EFBIG ? "larger than 1 MiB, not a quote" : strerror(errno));
         goto out;
     }
-    if (a.root) {
-        root = ncsl_cli_read_file(a.root, PEM_MAX, &vo.root_pem_len);
-        if (!root) {
-            ncsl_cli_errorf("cannot read --root %s: %s", a.root, strerror(errno));
-            goto out;
-        }
-        vo.root_pem = root;
-    }
-    if (a.allow_sim) {
-        sim_root = ncsl_cli_sim_root(a.sim_root, a.config, a.data_dir, &vo.simulation_root_pem_len);
-        if (!sim_root) {
-            goto out;
-        }
-        vo.allow_simulation = true;
-        vo.simulation_root_pem = sim_root;
+    if (!ncsl_cli_verify_load("verify-quote", &a, &ctx, &po)) {
+        goto out;
     }
     ncsl_quote_verdict v;
     ncsl_err err;
     ncsl_err_clear(&err);
-    ncsl_status st = ncsl_attest_quote_verify(quote, qlen, &vo, &v, &err);
+    ncsl_status st = ncsl_attest_quote_verify(quote, qlen, &po.quote, &v, &err);
     if (st == NCSL_E_INVALID_ARG || st == NCSL_E_NOMEM) {
         ncsl_cli_errorf("verify-quote: the quote could not be judged: %s", err.message);
         goto out;
     }
-    json_t *o = verdict_json(&v);
-    char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(o);
-    if (!text) {
+    o = verdict_json(&v);
+    if (!o || !ncsl_cli_verdict_amend(o, "reason", &v, &a)) {
         ncsl_cli_errorf("verify-quote: out of memory");
         goto out;
     }
-    bool ok = ncsl_cli_write_stdout(text, strlen(text)) && ncsl_cli_write_stdout("\n", 1);
-    free(text);
-    exit_code = ok && st == NCSL_OK && v.valid ? NCSL_CLI_EXIT_OK : NCSL_CLI_EXIT_FAIL;
+    if (ncsl_cli_print_json(o) && st == NCSL_OK && v.valid) {
+        exit_code = NCSL_CLI_EXIT_OK;
+    }
 out:
+    json_decref(o);
     free(quote);
-    free(root);
-    free(sim_root);
+    ncsl_cli_verify_cleanup(&ctx);
     return exit_code;
 }
