@@ -151,8 +151,8 @@ bool ncsl_cli_verify_load(const char *cmd, const ncsl_cli_verify_args *a, ncsl_c
         ncsl_err err;
         ncsl_err_clear(&err);
         if (ncsl_attest_collateral_load_dir(a->collateral, &ctx->collateral, &err) != NCSL_OK) {
-            ncsl_cli_errorf("%s: --collateral %s: %s%s%s", cmd, a->collateral, err.field,
-                            err.field[0] ? ": " : "", err.message);
+            /* The loader's message already names the file. */
+            ncsl_cli_errorf("%s: --collateral %s: %s", cmd, a->collateral, err.message);
             return false;
         }
         o->quote.collateral = ctx->collateral;
