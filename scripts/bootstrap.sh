@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 machine to build NCSL:
-#   1. installs the Debian build dependencies (apt-get, only what is missing);
+#   1. installs the Debian build dependencies (apt-get, only what is missing), node and npm when
+#      missing, and the pinned npm packages of the interop test (npm ci, when they changed);
 #   2. provides QuickJS-ng as a static library, built from the upstream tarball of Debian's
 #      `quickjs-ng` source package (Debian 12 has none, so it comes from a newer suite).
 #
@@ -52,6 +53,13 @@ for p in "${PKGS[@]}"; do
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     [ "$st" = "install ok installed" ] || missing+=("$p")
 done
+# node and npm run the Neo N3 interop test (tests/interop); Debian's packages only when the
+# machine has no node of its own (one from elsewhere is kept).
+if ! command -v node >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+elif ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     [ "${NCSL_NO_APT:-0}" = 1 ] && die "missing Debian packages: ${missing[*]} (NCSL_NO_APT=1)"
     [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}"
@@ -60,6 +68,25 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq >&2 || die "apt-get update failed"
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
         die "apt-get install ${missing[*]} failed"
+fi
+
+# ------------------------------------------------------------------ 1b. npm packages of the tests
+# tests/interop pins its npm packages in package-lock.json; `npm ci` installs exactly those into
+# tests/interop/node_modules, from npm's configured registry, only when node_modules is missing or
+# the lock file changed since (a stamp holds the lock file's SHA-256). npm's own cache makes a
+# reinstall cheap.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+interop=$ROOT/tests/interop
+if [ -f "$interop/package-lock.json" ]; then
+    command -v npm >/dev/null 2>&1 || die "npm not found (needed by tests/interop)"
+    lock_sha=$(sha256sum "$interop/package-lock.json" | cut -d' ' -f1)
+    stamp=$interop/node_modules/.ncsl-lock-sha256
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sha" ]; then
+        log "installing the npm packages of tests/interop (npm ci)"
+        (cd "$interop" && npm ci --prefer-offline --no-audit --no-fund >&2) ||
+            die "npm ci in tests/interop failed"
+        echo "$lock_sha" >"$stamp"
+    fi
 fi
 
 # ------------------------------------------------------------------ 2. QuickJS-ng source

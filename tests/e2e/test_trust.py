@@ -315,6 +315,26 @@ class AttestationAndReceipts(DaemonTestCase):
             self.assertEqual(v.status, 200, v)
             self.assertIs(v.json["data"]["valid"], False, (field, v))
 
+    def test_neon_core_verifies_a_live_receipt(self):
+        """An independent implementation (@cityofzion/neon-core, tests/interop) checks a receipt
+        from this daemon: the rebuilt message, the signature as Neo's verifyWithECDsa(..., 23)
+        does, and the Neo address of the signing key."""
+        node = os.environ.get("NCSL_NODE", "")
+        script = os.environ.get("NEO_INTEROP", "")
+        self.assertTrue(node and os.access(node, os.X_OK),
+                        "node not found: run scripts/bootstrap.sh (it installs nodejs)")
+        r = self.d.execute(CANONICAL, input={"value": 1}, functionId="prix-été",
+                           userId="用户-🙂")
+        self.assertSuccess(r, {"result": 2})
+        info = self.d.request("GET", "/api/v1/tee-info").json["data"]
+        case = {"case": "live ncsld receipt", "receipt": r.json["data"]["receipt"],
+                "neoAddress": info["neoAddress"]}
+        p = subprocess.run([node, script, "--input", "-"], input=json.dumps(case).encode(),
+                           capture_output=True, timeout=120)
+        out = p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace")
+        self.assertEqual(p.returncode, 0, out)
+        self.assertRegex(out, r"\b[1-9]\d* passed, 0 failed")
+
     def test_failed_runs_are_signed_too(self):
         r = self.d.execute("function main(){ throw new TypeError('nope'); }")
         self.assertEqual(r.status, 422, r)
