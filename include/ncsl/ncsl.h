@@ -87,6 +87,19 @@ typedef enum ncsl_status {
     NCSL_E_PROOF_INVALID = 711,     /* a proof was checked and rejected (binding or policy) */
     NCSL_E_RECEIPT_MALFORMED = 720, /* a receipt's JSON is wrong (field names it) */
     NCSL_E_RECEIPT_INVALID = 721,   /* a receipt's signature or expected key does not match */
+
+    /* sealed store: users, API keys, functions, secrets and storage (src/store) */
+    NCSL_E_STORE = 800,           /* a database operation failed (I/O, disk full; the message has
+                                     the backend's reason) */
+    NCSL_E_STORE_INTEGRITY = 801, /* a stored record failed its integrity check: a sealed value
+                                     was tampered with or moved to another record, or the file
+                                     is corrupt (the message names the record) */
+    NCSL_E_STORE_CONFLICT = 802,  /* the record exists already (field names what is taken) */
+    NCSL_E_STORE_QUOTA = 803,     /* a count or size quota would be exceeded */
+    NCSL_E_STORE_SCHEMA = 804,    /* not an NCSL database, written by a newer NCSL, or a
+                                     migration failed (nothing of it applied) */
+    NCSL_E_STORE_FOREIGN = 805,   /* the database was sealed by another installation, another
+                                     enclave build (MRENCLAVE) or with another policy */
 } ncsl_status;
 
 /* Details of a failure. Caller-owned; every function that takes one accepts NULL. */

@@ -68,6 +68,15 @@ static const status_info g_status_table[] = {
     {NCSL_E_PROOF_INVALID, "ATTESTATION_FAILED", "the attestation proof was rejected", 422},
     {NCSL_E_RECEIPT_MALFORMED, "VALIDATION_ERROR", "the receipt is malformed", 400},
     {NCSL_E_RECEIPT_INVALID, "RECEIPT_INVALID", "the receipt does not verify", 422},
+    {NCSL_E_STORE, "INTERNAL_ERROR", "a database operation failed", 500},
+    {NCSL_E_STORE_INTEGRITY, "INTEGRITY_ERROR",
+     "stored data failed its integrity check (tampered with or corrupt)", 500},
+    {NCSL_E_STORE_CONFLICT, "CONFLICT", "the record already exists", 409},
+    {NCSL_E_STORE_QUOTA, "QUOTA_EXCEEDED", "a storage quota or count limit would be exceeded", 413},
+    {NCSL_E_STORE_SCHEMA, "INTERNAL_ERROR",
+     "the database is not an NCSL database or has an unknown schema", 500},
+    {NCSL_E_STORE_FOREIGN, "INTERNAL_ERROR",
+     "the database was sealed by another installation or enclave", 500},
 };
 
 static const status_info *status_find(ncsl_status st) {
