@@ -60,6 +60,14 @@ def parse_header(path):
     return header
 
 
+# NCSL_JS_WRAPPER="valgrind --error-exitcode=99 ..." runs every `ncsl run` under a checker: time
+# limits are then scaled by WRAPPER_SLOWDOWN (a checker is that much slower) and exit status 99
+# means the checker found an error.
+WRAPPER = os.environ.get("NCSL_JS_WRAPPER", "").split()
+WRAPPER_SLOWDOWN = 60 if WRAPPER else 1
+WRAPPER_ERROR_EXIT = 99
+
+
 def run_one(ncsl, path):
     """Runs one file. Returns None on success or a string saying what went wrong."""
     try:
@@ -67,7 +75,7 @@ def run_one(ncsl, path):
     except ValueError as e:
         return "bad header: %s" % e
     want_json = "expect-logs" in h
-    cmd = [ncsl, "run", path]
+    cmd = WRAPPER + [ncsl, "run", path]
     if want_json:
         cmd.append("--json")
     for key, flag in (("input", "--input"), ("secrets", "--secrets"),
@@ -75,7 +83,7 @@ def run_one(ncsl, path):
         if key in h:
             cmd += [flag, h[key]]
     timeout_s = int(h.get("timeout-ms", "5000")) / 1000.0
-    limit = float(h.get("max-seconds", timeout_s + 10))
+    limit = float(h.get("max-seconds", timeout_s + 10)) * WRAPPER_SLOWDOWN
     start = time.monotonic()
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=limit + 30)
@@ -87,6 +95,8 @@ def run_one(ncsl, path):
     ctx = "\n    exit=%d\n    stdout=%r\n    stderr=%r" % (p.returncode, out[:2000], err[:2000])
     if p.returncode < 0:
         return "killed by signal %d%s" % (-p.returncode, ctx)
+    if WRAPPER and p.returncode == WRAPPER_ERROR_EXIT:
+        return "%s reported errors%s" % (WRAPPER[0], "\n    stderr=%r" % err[-6000:])
     if elapsed > limit:
         return "took %.2f s, limit %.2f s%s" % (elapsed, limit, ctx)
 
