@@ -72,6 +72,14 @@ const char *ncsl_http_server_url(const ncsl_http_server *srv);
 /* Stops accepting connections; requests already received are still answered ("Connection:
  * close"). */
 void ncsl_http_server_quiesce(ncsl_http_server *srv);
+/* Closes the connections that have not delivered a complete request within
+ * Server.ConnectionTimeoutSeconds: counted from the request line (those get a 408
+ * REQUEST_TIMEOUT first: slowloris headers, a body that trickles or never ends) or, before any
+ * request line, from the connection's start or its previous response (closed silently, like an
+ * idle connection). MHD's own timeout only sees silence, so the owner of the server must call
+ * this a few times a second (ncsld's main thread does, every 100 ms). Returns how many it
+ * closed. Thread-safe. */
+unsigned ncsl_http_server_reap(ncsl_http_server *srv);
 /* Requests received and not yet fully answered. */
 unsigned ncsl_http_server_active(ncsl_http_server *srv);
 /* Answers every request still waiting for the engine with 503 (shutdown grace expired). */

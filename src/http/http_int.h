@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -24,6 +25,25 @@ typedef enum req_state {
 } req_state;
 
 struct http_route;
+
+/* Where a connection is in its request cycle, for the slow-client reaper (server.c). */
+typedef enum conn_phase {
+    CONN_IDLE = 0,  /* accepted, or its last response was sent: no request line yet */
+    CONN_RECEIVING, /* request line seen; headers or body still arriving */
+    CONN_BUSY,      /* request complete: running, or its answer is being sent */
+} conn_phase;
+
+/* One per accepted connection (MHD's socket_context), in srv->conns. Allocated when MHD
+ * reports the connection started, freed when it reports it closed: MHD closes the socket
+ * after that report, so `fd` is open while the record is listed. */
+typedef struct http_conn {
+    struct http_conn *prev, *next; /* guarded by srv->conn_mu, like the fields below */
+    MHD_socket fd;
+    ino_t ino;         /* the socket's inode: tells a reused descriptor number apart */
+    uint64_t since_us; /* when the current phase began */
+    conn_phase phase;
+    bool reaped; /* shut down by the reaper; MHD closes it on its next read */
+} http_conn;
 
 typedef struct http_req {
     struct ncsl_http_server *srv;
@@ -67,6 +87,8 @@ struct ncsl_http_server {
     unsigned active;  /* requests alive on the MHD side */
     http_req pending; /* sentinel of the list of requests waiting for the engine */
     bool draining;
+    pthread_mutex_t conn_mu; /* guards conns and every http_conn */
+    http_conn conns;         /* sentinel of the list of open connections */
 };
 
 /* A route handler: runs on an MHD thread once the request (and its body, if any) is complete,

@@ -3,7 +3,8 @@
  * flags. SIGINT/SIGTERM are blocked in every thread and taken by the main thread with
  * sigtimedwait (no handler, no global flag), which then drains: stop accepting, wait for
  * in-flight requests up to Server.ShutdownGraceSeconds (a second signal cuts it short), answer
- * what is left with 503, stop MHD, stop the engine.
+ * what is left with 503, stop MHD, stop the engine. Between signals the main thread closes the
+ * connections of slow clients (ncsl_http_server_reap, every 100 ms).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -125,6 +127,47 @@ static void log_identity(const ncsl_keys *keys) {
     }
     NCSL_LOG_INFO("main", "enclave identity %s: signingKey %s, Neo address %s",
                   ncsl_keys_created(keys) ? "created" : "loaded", hex, address);
+}
+
+/* Descriptors the daemon needs besides its connections: stdio, the log, the listening socket,
+ * MHD's epoll and wake-up descriptors (per thread), the TEE's devices and files, the store. */
+static rlim_t reserved_descriptors(const ncsl_config *cfg) {
+    return 64 + 4 * (rlim_t)cfg->server.http_threads;
+}
+
+/* Every connection holds a descriptor. With a soft RLIMIT_NOFILE below what ConnectionLimit
+ * needs (the common soft limit of 1024 is below the default ConnectionLimit, 1024, plus the
+ * reserve), idle or slow clients exhaust the descriptors before the connection limit: accept()
+ * fails with EMFILE, every other client waits, and the daemon's own open() calls fail. So raise
+ * the soft limit (up to the hard one) and, if even that is too low, lower the connection limit
+ * to what fits: then MHD stops accepting before the descriptors run out. */
+static void fit_descriptor_limit(ncsl_config *cfg) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        return;
+    }
+    rlim_t reserve = reserved_descriptors(cfg);
+    rlim_t want = (rlim_t)cfg->server.connection_limit + reserve;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        rlim_t before = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+            rl.rlim_cur = before;
+        }
+        if (rl.rlim_cur != before) {
+            NCSL_LOG_INFO("main", "open-file limit raised from %llu to %llu for %u connections",
+                          (unsigned long long)before, (unsigned long long)rl.rlim_cur,
+                          cfg->server.connection_limit);
+        }
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        unsigned fit = rl.rlim_cur > reserve + 1 ? (unsigned)(rl.rlim_cur - reserve) : 1;
+        NCSL_LOG_WARN("main",
+                      "Server.ConnectionLimit lowered from %u to %u: the open-file limit is %llu "
+                      "(raise it, e.g. LimitNOFILE, to allow more)",
+                      cfg->server.connection_limit, fit, (unsigned long long)rl.rlim_cur);
+        cfg->server.connection_limit = fit;
+    }
 }
 
 /* Waits up to `ms` for SIGINT/SIGTERM. Returns the signal or 0 on timeout. */
@@ -291,6 +334,7 @@ int main(int argc, char **argv) {
         rc = 1;
         goto out;
     }
+    fit_descriptor_limit(&cfg);
     ncsl_http_services services = {.tee = tee, .keys = keys};
     if (ncsl_http_server_create(&cfg, engine, &services, &srv, &err) != NCSL_OK ||
         ncsl_http_server_start(srv, &err) != NCSL_OK) {
@@ -309,9 +353,11 @@ int main(int argc, char **argv) {
     NCSL_LOG_INFO("main", "listening on %s (port %u)", ncsl_http_server_url(srv),
                   (unsigned)ncsl_http_server_port(srv));
 
+    /* The main thread also closes slow connections (see ncsl_http_server_reap). */
     int sig = 0;
     while (sig == 0) {
-        sig = wait_signal(&sigs, 60000);
+        sig = wait_signal(&sigs, 100);
+        ncsl_http_server_reap(srv);
     }
     NCSL_LOG_INFO("main", "%s received: draining (grace %u s)",
                   sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.server.shutdown_grace_s);
@@ -323,6 +369,7 @@ int main(int argc, char **argv) {
             forced = true;
             break;
         }
+        ncsl_http_server_reap(srv);
     }
     if (forced) {
         NCSL_LOG_WARN("main", "shutdown grace over with %u requests in flight: answering 503",

@@ -14,6 +14,14 @@
  * Resume ordering: MHD cancels a suspend that follows a resume ("suspending again while we didn't
  * even complete resuming"), so the handler suspends while holding srv->mu, and the callback only
  * resumes a request it saw as suspended under that lock.
+ *
+ * Slow clients: MHD's connection timeout only measures silence, so a client sending one byte per
+ * second (slowloris, a trickled body) would hold its connection forever, and ConnectionLimit of
+ * them lock everyone else out. Every connection is therefore tracked (http_conn) and
+ * ncsl_http_server_reap, called a few times a second by the daemon's main thread (no extra
+ * thread: Occlum's MaxThreads budget), shuts down each one that has not delivered a complete
+ * request within Server.ConnectionTimeoutSeconds of its request line (408 first) or of becoming
+ * idle (closed silently, as MHD does with idle connections).
  */
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -23,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -159,11 +168,148 @@ static void pending_remove_locked(http_req *r) {
     }
 }
 
+/* ------------------------------------------------------------------------- connections */
+static http_conn *conn_of(struct MHD_Connection *conn) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Moves the connection of `conn` to `phase` (no-op when it is not tracked). */
+static void conn_set_phase(ncsl_http_server *srv, struct MHD_Connection *conn, conn_phase phase) {
+    http_conn *c = conn_of(conn);
+    if (!c) {
+        return;
+    }
+    pthread_mutex_lock(&srv->conn_mu);
+    if (c->phase != phase) {
+        c->phase = phase;
+        c->since_us = ncsl_now_us();
+    }
+    pthread_mutex_unlock(&srv->conn_mu);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code) {
+    ncsl_http_server *srv = cls;
+    http_conn *c = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        struct stat st;
+        c = ci && fstat(ci->connect_fd, &st) == 0 ? calloc(1, sizeof(*c)) : NULL;
+        if (!c) {
+            return; /* untracked: MHD's idle timeout still applies */
+        }
+        c->fd = ci->connect_fd;
+        c->ino = st.st_ino;
+        c->since_us = ncsl_now_us();
+        c->phase = CONN_IDLE;
+        pthread_mutex_lock(&srv->conn_mu);
+        c->prev = srv->conns.prev;
+        c->next = &srv->conns;
+        srv->conns.prev->next = c;
+        srv->conns.prev = c;
+        pthread_mutex_unlock(&srv->conn_mu);
+        *socket_context = c;
+        return;
+    }
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED && c) {
+        pthread_mutex_lock(&srv->conn_mu);
+        c->prev->next = c->next;
+        c->next->prev = c->prev;
+        pthread_mutex_unlock(&srv->conn_mu);
+        free(c);
+        *socket_context = NULL;
+    }
+}
+
+/* MHD's URI logger: called once the request line has arrived, before the headers. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn) {
+    (void)uri;
+    conn_set_phase(cls, conn, CONN_RECEIVING);
+    return NULL; /* on_access creates the request on its first call */
+}
+
+/* The 408 sent by the reaper. It writes on a socket MHD owns, which is safe only while MHD has
+ * nothing to send on it: a connection still receiving its request (MHD's own "100 Continue"
+ * or early error answers are a few bytes sent at once, and the reaper shuts the socket down
+ * right after its write, so MHD's later writes fail and nothing interleaves mid-message). */
+static void send_request_timeout(ncsl_http_server *srv, MHD_socket fd) {
+    char id[37];
+    char ts[40];
+    if (ncsl_uuid_v4(id) != NCSL_OK) {
+        snprintf(id, sizeof(id), "reaped-%llu", (unsigned long long)ncsl_now_us());
+    }
+    ncsl_time_rfc3339(ts, sizeof(ts));
+    char body[400];
+    int blen = snprintf(body, sizeof(body),
+                        "{\"success\":false,\"error\":{\"code\":\"REQUEST_TIMEOUT\","
+                        "\"message\":\"the request did not arrive within %u s\"},"
+                        "\"metadata\":{\"requestId\":\"%s\",\"timestamp\":\"%s\"}}",
+                        srv->cfg.server.connection_timeout_s, id, ts);
+    char msg[640];
+    int len = snprintf(msg, sizeof(msg),
+                       "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: "
+                       "application/json\r\nCache-Control: no-store\r\nX-Request-Id: "
+                       "%s\r\nContent-Length: %d\r\n\r\n%s",
+                       id, blen, body);
+    if (blen > 0 && len > 0 && (size_t)len < sizeof(msg)) {
+        /* Best effort: never blocks; a full socket buffer just means no 408. */
+        ssize_t n = send(fd, msg, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        (void)n;
+    }
+}
+
+unsigned ncsl_http_server_reap(ncsl_http_server *srv) {
+    if (!srv || !srv->mhd) {
+        return 0;
+    }
+    uint64_t limit = (uint64_t)srv->cfg.server.connection_timeout_s * 1000000u;
+    unsigned reaped_idle = 0;
+    unsigned reaped_receiving = 0;
+    pthread_mutex_lock(&srv->conn_mu);
+    /* Read the clock under the lock: a phase that began while we waited for it must not look
+     * older than it is (now - since would wrap around and reap a healthy connection). */
+    uint64_t now = ncsl_now_us();
+    for (http_conn *c = srv->conns.next; c != &srv->conns; c = c->next) {
+        if (c->reaped || c->phase == CONN_BUSY || c->since_us >= now || now - c->since_us < limit) {
+            continue;
+        }
+        c->reaped = true;
+        /* Belt and braces: the descriptor must still be this connection's socket. */
+        struct stat st;
+        if (fstat(c->fd, &st) != 0 || st.st_ino != c->ino) {
+            NCSL_LOG_ERROR("http", "connection record with a stale descriptor %d: not closed",
+                           (int)c->fd);
+            continue;
+        }
+        if (c->phase == CONN_RECEIVING) {
+            send_request_timeout(srv, c->fd);
+            reaped_receiving++;
+        } else {
+            reaped_idle++;
+        }
+        /* MHD sees end of file on its next read and closes the connection itself. */
+        shutdown(c->fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&srv->conn_mu);
+    if (reaped_receiving + reaped_idle > 0) {
+        NCSL_LOG_WARN("http",
+                      "closed %u connections whose request did not arrive within %u s (%u sent "
+                      "part of a request: 408)",
+                      reaped_receiving + reaped_idle, srv->cfg.server.connection_timeout_s,
+                      reaped_receiving);
+    }
+    return reaped_receiving + reaped_idle;
+}
+
 /* Queues `body` (taken) with the standard headers. */
 static enum MHD_Result answer_raw(http_req *r, int status, char *body, size_t len, bool retry_after,
                                   const char *allow) {
     r->state = REQ_ANSWERED;
     r->status = status;
+    conn_set_phase(r->srv, r->conn, CONN_BUSY); /* the reaper must not write into our answer */
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
@@ -409,6 +555,7 @@ static enum MHD_Result answer_no_route(http_req *r) {
 /* Runs once the request is complete: a response queued on MHD's first call makes it close the
  * connection, which would defeat keep-alive. */
 static enum MHD_Result answer_complete(http_req *r) {
+    conn_set_phase(r->srv, r->conn, CONN_BUSY); /* received in full: no longer slow */
     if (!r->route) {
         return answer_no_route(r);
     }
@@ -426,6 +573,9 @@ static enum MHD_Result answer_complete(http_req *r) {
     }
     return r->route->handler(r);
 }
+
+/* The body buffer reserved from Content-Length before any of the body has arrived. */
+static const size_t kBodyHeadStart = 64 * 1024;
 
 static enum MHD_Result on_first_call(http_req *r, const char *url, const char *method) {
     ncsl_http_server *srv = r->srv;
@@ -456,7 +606,10 @@ static enum MHD_Result on_first_call(http_req *r, const char *url, const char *m
     }
     ncsl_buf_init(&r->body, max);
     if (clv > 0) {
-        ncsl_buf_reserve(&r->body, (size_t)clv);
+        /* A head start only: the declared length costs nothing to send, so memory follows the
+         * bytes that arrive (the buffer doubles) rather than the header; reserving the whole
+         * declared body let ConnectionLimit stalled clients claim ConnectionLimit x 4 MiB. */
+        ncsl_buf_reserve(&r->body, clv < kBodyHeadStart ? (size_t)clv : kBodyHeadStart);
     }
     r->state = REQ_RECEIVING;
     return MHD_YES;
@@ -538,11 +691,22 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     case REQ_RECEIVING:
         if (*upload_data_size > 0) {
             r->received += *upload_data_size;
-            if (r->received > srv->cfg.server.max_body_bytes) {
-                /* Keep counting, stop buffering. */
+            size_t max = srv->cfg.server.max_body_bytes;
+            if (r->received > max) {
+                /* Keep counting, stop buffering: a body a little too large gets its 413 once it
+                 * ends. MHD cannot answer before that, so one that goes on past twice the limit
+                 * (a chunked stream without end) loses its connection instead. */
                 if (!r->too_large) {
                     r->too_large = true;
                     ncsl_buf_cleanup_secure(&r->body);
+                }
+                if (r->received - max > max) {
+                    NCSL_LOG_WARN("http",
+                                  "request %s: body past twice the %zu-byte limit: closing the "
+                                  "connection",
+                                  r->request_id, max);
+                    r->status = 413;
+                    return MHD_NO;
                 }
             } else {
                 ncsl_buf_append(&r->body, upload_data, *upload_data_size);
@@ -573,11 +737,24 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     ncsl_http_server *srv = cls;
+    bool reaped = false;
+    http_conn *c = conn_of(conn);
+    if (c) {
+        /* Ready for the next request on this connection: the reaper's clock restarts. */
+        pthread_mutex_lock(&srv->conn_mu);
+        c->phase = CONN_IDLE;
+        c->since_us = ncsl_now_us();
+        reaped = c->reaped;
+        pthread_mutex_unlock(&srv->conn_mu);
+    }
     http_req *r = *con_cls;
     if (!r) {
         return;
     }
     *con_cls = NULL;
+    if (reaped && r->status == 0) {
+        r->status = 408;
+    }
     uint64_t us = ncsl_now_us() - r->start_us;
     NCSL_LOG_INFO("http",
                   "access method=%s path=%s status=%d durationMs=%llu.%03llu requestId=%s%s",
@@ -622,7 +799,9 @@ ncsl_status ncsl_http_server_create(const ncsl_config *cfg, ncsl_engine *engine,
     }
     srv->listen_fd = MHD_INVALID_SOCKET;
     srv->pending.next = srv->pending.prev = &srv->pending;
+    srv->conns.next = srv->conns.prev = &srv->conns;
     pthread_mutex_init(&srv->mu, NULL);
+    pthread_mutex_init(&srv->conn_mu, NULL);
     *out = srv;
     return NCSL_OK;
 }
@@ -650,11 +829,17 @@ ncsl_status ncsl_http_server_start(ncsl_http_server *srv, ncsl_err *err) {
         flags |= MHD_USE_IPv6;
     }
     unsigned threads = sc->http_threads ? sc->http_threads : ncsl_cpu_count();
+    /* ncsl_http_server_reap enforces ConnectionTimeoutSeconds on connections that wait for or
+     * receive a request (with a 408 where one was started); MHD's timer, one second later, is
+     * the backstop for the rest (a client that stops reading its response) and for servers
+     * whose owner does not reap. Were both equal, MHD would win the race and close silently. */
+    unsigned mhd_timeout = sc->connection_timeout_s + 1;
     srv->mhd = MHD_start_daemon(
         flags, sc->listen_port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
         srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_LIMIT, sc->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-        sc->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+        mhd_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, srv, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, srv, MHD_OPTION_END);
     if (!srv->mhd) {
         st = ncsl_err_set(err, NCSL_E_IO, "Server.Listen",
                           "cannot listen on %s:%u (address in use or not local?)", sc->listen_host,
@@ -737,6 +922,7 @@ void ncsl_http_server_destroy(ncsl_http_server *srv) {
         return;
     }
     ncsl_http_server_stop(srv);
+    pthread_mutex_destroy(&srv->conn_mu);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
 }
