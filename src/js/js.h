@@ -50,7 +50,8 @@ typedef struct ncsl_js_outcome {
 } ncsl_js_outcome;
 
 /* Creates a runtime for the calling thread. Caller frees with
- * ncsl_js_runtime_destroy on the same thread. */
+ * ncsl_js_runtime_destroy on the same thread. The first call in the process fixes glibc's mmap
+ * threshold (mallopt M_MMAP_THRESHOLD, 128 KiB) so that freed call heaps leave the process. */
 ncsl_status ncsl_js_runtime_create(ncsl_js_runtime **out, ncsl_err *err);
 void ncsl_js_runtime_destroy(ncsl_js_runtime *rt); /* NULL does nothing */
 

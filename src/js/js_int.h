@@ -67,6 +67,15 @@ struct ncsl_js_runtime {
     bool timed_out;               /* sticky for the call: every later poll interrupts again */
 };
 
+/* Guards of the built-ins that loop without polling (js_guard.c): values captured before user
+ * code ran and handlers made on first use, owned, all JS_UNDEFINED until set. Freed by
+ * ncsl__js_guard_cleanup before the context. */
+#define NCSL__JS_GUARD_VALUES 16
+typedef struct ncsl__js_guard {
+    bool ready; /* values initialised */
+    JSValue values[NCSL__JS_GUARD_VALUES];
+} ncsl__js_guard;
+
 /* Per-call state, reachable from the call context's opaque (JS_GetContextOpaque). */
 typedef struct ncsl__js_call_state {
     ncsl_buf logs;         /* JSON array body being built: {"level":..,"message":..},... */
@@ -75,11 +84,19 @@ typedef struct ncsl__js_call_state {
     size_t log_max_bytes;  /* the call's limit */
     uint64_t logs_dropped; /* message bytes dropped once the limit was reached */
     bool logs_truncated;
+    ncsl__js_guard guard;
 } ncsl__js_call_state;
 
 /* Adds `console` (log/info/warn/error/debug) to `global`, capturing into the call state found in
  * the context opaque. Returns 0 or -1 with a pending JS exception. */
 int ncsl_js_console_init(JSContext *ctx, JSValue global);
+
+/* Replaces, in the call context, the built-ins that QuickJS runs as unpolled loops over an
+ * object's length (Array.prototype.join and others, see js_guard.c) with guarded wrappers. Must
+ * run before user code. Returns 0 or -1 with a pending JS exception; either way
+ * ncsl__js_guard_cleanup must be called before the context is freed. */
+int ncsl__js_guard_init(JSContext *ctx, JSValue global);
+void ncsl__js_guard_cleanup(JSContext *ctx);
 
 /* Adds the frozen `SECRETS` object to `global`. `secrets` is borrowed; values are copied into
  * JS strings. Returns 0 or -1 with a pending JS exception. */

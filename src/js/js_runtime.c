@@ -10,19 +10,29 @@
  *
  * Limits:
  * - memory: our allocator (JS_NewRuntime2) refuses allocations past the call's limit and records
- *   it, so a caught out-of-memory error is still reported as NCSL_E_JS_MEMORY; JS_SetMemoryLimit
- *   is set a little higher as a backstop (its accounting differs from malloc_usable_size).
+ *   it, so a caught out-of-memory error is still reported as NCSL_E_JS_MEMORY; from then on it
+ *   refuses every allocation and the interrupt handler ends the call, as after the deadline.
+ *   JS_SetMemoryLimit is set a little higher as a backstop (its accounting differs from
+ *   malloc_usable_size). A call that held a lot gives the memory back to the system when it ends
+ *   (release_free_memory).
  * - time: the interrupt handler compares the monotonic clock with the deadline; once hit it keeps
  *   interrupting (uncatchable), so no user code runs after the deadline. QuickJS polls it from
- *   the bytecode loop and from regexp backtracking.
+ *   the bytecode loop and from regexp backtracking; js_guard.c makes the built-ins that loop
+ *   without polling run on proxies, whose traps are calls (polled).
  * - stack: JS_SetMaxStackSize; QuickJS throws RangeError "Maximum call stack size exceeded".
  */
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "js_int.h"
+
+#if defined(NCSL_SANITIZE)
+/* from the sanitizer runtime (sanitizer/allocator_interface.h, which gcc does not install) */
+void __sanitizer_purge_allocator(void);
+#endif
 
 #define FILENAME "function.js"
 #define MAX_ERR_NAME_BYTES 128
@@ -36,6 +46,10 @@
 #define GC_HEADROOM_BYTES ((size_t)2 << 20)
 /* what QuickJS may allocate to throw "interrupted" once the deadline has passed */
 #define INTERRUPT_GRACE_BYTES ((size_t)256 << 10)
+/* glibc's default mmap threshold, made fixed (see malloc_setup) */
+#define MMAP_THRESHOLD_BYTES (128 << 10)
+/* a call whose heap peaked this much above its start gives free memory back when it ends */
+#define TRIM_AFTER_BYTES ((size_t)8 << 20)
 
 #define DEFAULT_MEMORY_BYTES ((size_t)512 << 20)
 #define DEFAULT_TIMEOUT_MS 5000u
@@ -49,27 +63,30 @@ static const char g_stack_overflow_msg[] = "Maximum call stack size exceeded";
 /* Counts every byte the JSRuntime holds (malloc_usable_size), keeps the call's peak and
  * enforces the call's limit, recording a refusal in oom_hit. */
 static bool alloc_allowed(ncsl_js_runtime *js, size_t old_size, size_t new_size) {
+    if (!js->deadline_ns || new_size <= old_size) {
+        return true; /* outside a call (freeing, recycling), or not growing */
+    }
+    /* once a limit broke (deadline or memory) nothing is allocated, except a small grace
+     * granted each time the interrupt handler fires: QuickJS must still build the uncatchable
+     * "interrupted" error that ends the call. Without this, user code could catch the
+     * out-of-memory error and go on allocating between two interrupt polls, which with heavy
+     * native allocations (a 1 MiB typed array per iteration) can last until the deadline. */
+    if (js->timed_out || js->oom_hit) {
+        size_t grow = new_size - old_size;
+        if (grow > js->interrupt_grace_bytes) {
+            return false;
+        }
+        js->interrupt_grace_bytes -= grow;
+        return true;
+    }
     /* QuickJS polls the interrupt handler only every 10,000 branches or calls, so a loop of
      * heavy native calls (Array(1e5).fill(), repeat...) can run far past the deadline between
      * polls; allocations are a second, cheap place to notice it (every 32nd one). */
-    if (js->deadline_ns && new_size > old_size) {
-        /* past the deadline nothing is allocated, except a small grace granted each time the
-         * interrupt handler fires: QuickJS must still build the uncatchable "interrupted"
-         * error, or user code could catch the out-of-memory error forever */
-        if (js->timed_out) {
-            size_t grow = new_size - old_size;
-            if (grow > js->interrupt_grace_bytes) {
-                return false;
-            }
-            js->interrupt_grace_bytes -= grow;
-            return true;
-        }
-        if ((++js->alloc_polls & 31) == 0 && ncsl_now_ns() >= js->deadline_ns) {
-            js->timed_out = true;
-            return false;
-        }
+    if ((++js->alloc_polls & 31) == 0 && ncsl_now_ns() >= js->deadline_ns) {
+        js->timed_out = true;
+        return false;
     }
-    if (js->limit_bytes && new_size > old_size &&
+    if (js->limit_bytes &&
         js->used_bytes - old_size + new_size > js->call_start_bytes + js->limit_bytes) {
         js->oom_hit = true;
         return false;
@@ -151,6 +168,12 @@ static const JSMallocFunctions g_malloc_funcs = {
 /* ------------------------------------------------------------------------- deadline */
 static int js_interrupt_handler(JSRuntime *rt, void *opaque) {
     ncsl_js_runtime *js = opaque;
+    /* a broken memory limit ends the call too: user code that caught the out-of-memory error
+     * must not go on (looping until the deadline, reported as TIMEOUT) */
+    if (js->oom_hit && js->deadline_ns) {
+        js->interrupt_grace_bytes = INTERRUPT_GRACE_BYTES;
+        return 1;
+    }
     if (js->timed_out || (js->deadline_ns && ncsl_now_ns() >= js->deadline_ns)) {
         js->timed_out = true;
         js->interrupt_grace_bytes = INTERRUPT_GRACE_BYTES; /* for the error QuickJS now throws */
@@ -159,8 +182,34 @@ static int js_interrupt_handler(JSRuntime *rt, void *opaque) {
     return 0;
 }
 
-static bool deadline_passed(ncsl_js_runtime *js) {
+/* Whether the call must end now: the deadline passed or the memory limit broke. */
+static bool call_must_end(ncsl_js_runtime *js) {
     return js_interrupt_handler(js->rt, js) != 0;
+}
+
+/* ------------------------------------------------------------------------- malloc */
+/* glibc raises its mmap threshold (up to 32 MiB) each time a large mmapped block is freed, and
+ * its trim threshold with it; from then on a call's large arrays and strings come from the
+ * worker's arena instead, and the arena's free top is neither unmapped nor trimmed, so every
+ * worker keeps its largest call heap resident. A fixed threshold keeps large blocks mmapped
+ * (unmapped on free) and arena tops trimmed. Once per process. */
+static pthread_once_t g_malloc_once = PTHREAD_ONCE_INIT;
+static void malloc_setup(void) {
+#if defined(__GLIBC__) && !defined(NCSL_SANITIZE)
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
+#endif
+}
+
+/* Gives the allocator's free pages back to the system. A big call heap is freed as many small
+ * blocks spread over the worker's malloc arena, and live blocks (the runtime's, other threads')
+ * pin the arena's top, so without this every worker would keep its largest call heap resident
+ * for ever: up to the memory limit per worker, after one memory bomb each. */
+static void release_free_memory(void) {
+#if defined(NCSL_SANITIZE)
+    __sanitizer_purge_allocator();
+#elif defined(__GLIBC__)
+    malloc_trim(0);
+#endif
 }
 
 /* ------------------------------------------------------------------------- runtime */
@@ -243,6 +292,7 @@ ncsl_status ncsl_js_runtime_create(ncsl_js_runtime **out, ncsl_err *err) {
         return ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "out is NULL");
     }
     *out = NULL;
+    pthread_once(&g_malloc_once, malloc_setup);
     js = calloc(1, sizeof(*js));
     if (!js) {
         st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
@@ -479,7 +529,7 @@ static int add_intrinsics(JSContext *ctx) {
 static ncsl_status await_promise(js_call *c, JSValueConst promise) {
     JSRuntime *rt = c->js->rt;
     while (JS_PromiseState(c->ctx, promise) == JS_PROMISE_PENDING) {
-        if (deadline_passed(c->js)) {
+        if (call_must_end(c->js)) {
             return limit_failure(c);
         }
         if (!JS_IsJobPending(rt)) {
@@ -592,7 +642,8 @@ static ncsl_status run_in_context(js_call *c, const ncsl_js_call *call, const ui
 
     global = JS_GetGlobalObject(ctx);
     if (ncsl_js_console_init(ctx, global) < 0 ||
-        ncsl_js_secrets_init(ctx, global, call->secrets, call->secret_count) < 0) {
+        ncsl_js_secrets_init(ctx, global, call->secrets, call->secret_count) < 0 ||
+        ncsl__js_guard_init(ctx, global) < 0) {
         st = fail_with_exception(c, ctx, NCSL_E_JS_EXCEPTION);
         goto out;
     }
@@ -685,6 +736,7 @@ out:
     JS_FreeValue(ctx, fn);
     JS_FreeValue(ctx, input);
     JS_FreeValue(ctx, global);
+    ncsl__js_guard_cleanup(ctx);
     free(input_copy);
     return st;
 }
@@ -750,6 +802,7 @@ ncsl_status ncsl_js_run(ncsl_js_runtime *js, const ncsl_js_call *call, ncsl_js_o
     js->peak_bytes = js->used_bytes;
     js->oom_hit = false;
     js->timed_out = false;
+    js->interrupt_grace_bytes = 0;
     js->limit_bytes = limits.memory_bytes;
     js->call_start_bytes = start_bytes;
     JS_SetMemoryLimit(js->rt,
@@ -834,6 +887,10 @@ out:
         if (broke_limit || JS_IsJobPending(js->rt) ||
             js->used_bytes > js->baseline_bytes + RECYCLE_SLACK_BYTES) {
             runtime_recycle(js);
+        }
+        /* walks the arenas: only after calls that held a lot (their own cost is far higher) */
+        if (out->memory_used_bytes > TRIM_AFTER_BYTES) {
+            release_free_memory();
         }
     }
     free(code);

@@ -1,0 +1,5 @@
+// expect: TIMEOUT
+// An infinite loop in synchronous code.
+function main() {
+    while (true) {}
+}

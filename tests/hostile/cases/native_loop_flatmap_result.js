@@ -1,0 +1,8 @@
+// expect: TIMEOUT
+// Array.prototype.flatMap whose callback returns a huge sparse array: flatMap walks it.
+// QuickJS runs this built-in as a C loop over the length that never polls the deadline and, over
+// holes, allocates nothing: the sandbox runs it on a guard proxy (src/js/js_guard.c) so that
+// the deadline ends it.
+function main() {
+    return [1].flatMap(() => new Array(2 ** 32 - 1)).length;
+}

@@ -1,0 +1,7 @@
+// expect: TIMEOUT
+// String.raw with a raw array-like of length 2^53 - 1. QuickJS runs this built-in as a C loop over the length that never polls the deadline and, over
+// holes, allocates nothing: the sandbox runs it on a guard proxy (src/js/js_guard.c) so that
+// the deadline ends it.
+function main() {
+    return String.raw({ raw: { length: 2 ** 53 - 1 } }).length;
+}

@@ -1,0 +1,5 @@
+// expect: TIMEOUT
+// Catastrophic backtracking: the regexp engine polls the deadline.
+function main() {
+    return /^(a+)+$/.test("a".repeat(40) + "b");
+}

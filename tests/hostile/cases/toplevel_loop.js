@@ -1,0 +1,6 @@
+// expect: TIMEOUT
+// The script's top level loops before main is ever looked up.
+for (;;) {}
+function main() {
+    return 1;
+}
