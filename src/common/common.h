@@ -93,4 +93,20 @@ char *ncsl_strndup(const char *s, size_t n);
 /* Number of online CPUs, at least 1. */
 unsigned ncsl_cpu_count(void);
 
+/* ------------------------------------------------------------------------- files (files.c) */
+/* "a/b" as a new string (caller frees), NULL when out of memory. */
+char *ncsl_path_join(const char *a, const char *b);
+/* Writes all `len` bytes (retrying short writes and EINTR); false with errno set on failure. */
+bool ncsl_write_all(int fd, const void *data, size_t len);
+/* fsync of a directory, so a rename or link in it is durable. Best effort (errors ignored). */
+void ncsl_fsync_dir(const char *dir);
+/*
+ * Makes `path` a private directory: created with mode 0700 when missing (its parent must exist);
+ * refused with `insecure` (a status of the caller's subsystem) when it is not a directory (or a
+ * symlink) or is writable by group or others, the message naming the fix. NCSL_E_IO when it
+ * cannot be created or examined. err->field is `field`.
+ */
+ncsl_status ncsl_private_dir(const char *path, ncsl_status insecure, const char *field,
+                             ncsl_err *err);
+
 #endif

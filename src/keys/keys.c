@@ -238,68 +238,16 @@ static ncsl_status record_decode(const uint8_t *rec, size_t len, const char *pat
 
 /* ------------------------------------------------------------------------- files */
 
-static char *path_join(const char *a, const char *b) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p) {
-        snprintf(p, n, "%s/%s", a, b);
-    }
-    return p;
-}
-
 /* <data_dir>/keys: created 0700 when missing; refused when not a directory (or a symlink) or
  * writable by group/others (someone else could then replace the identity file). */
 static ncsl_status ensure_keys_dir(const char *data_dir, const char *dir, ncsl_err *err) {
-    struct stat sb;
     if (mkdir(data_dir, 0700) != 0 && errno != EEXIST) {
         return ncsl_err_set(err, NCSL_E_IO, "data_dir", "cannot create directory %s: %s", data_dir,
                             strerror(errno));
     }
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-        return ncsl_err_set(err, NCSL_E_IO, "data_dir", "cannot create directory %s: %s", dir,
-                            strerror(errno));
-    }
-    if (lstat(dir, &sb) != 0) {
-        return ncsl_err_set(err, NCSL_E_IO, "data_dir", "cannot stat %s: %s", dir, strerror(errno));
-    }
-    if (!S_ISDIR(sb.st_mode)) {
-        return ncsl_err_set(err, NCSL_E_TEE_INSECURE_FILE, "data_dir",
-                            "%s is not a directory (a symlink or a file); remove it", dir);
-    }
-    if (sb.st_mode & 022) {
-        return ncsl_err_set(err, NCSL_E_TEE_INSECURE_FILE, "data_dir",
-                            "%s is writable by group or others (mode %04o); fix: chmod 700 %s", dir,
-                            (unsigned)(sb.st_mode & 07777), dir);
-    }
-    return NCSL_OK;
+    return ncsl_private_dir(dir, NCSL_E_TEE_INSECURE_FILE, "data_dir", err);
 }
 
-static void fsync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-static bool write_all(int fd, const void *data, size_t len) {
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
-/* Reads the identity file. NCSL_E_NOT_FOUND when it does not exist; NCSL_E_KEYS_STATE when it
- * exists but is not a regular file of a sane size. *buf: caller frees with free(). */
 static ncsl_status read_file(const char *path, uint8_t **buf, size_t *len, ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     struct stat sb;
@@ -379,7 +327,7 @@ static ncsl_status create_file(const char *dir, const char *path, const uint8_t 
         goto out;
     }
     tmp_made = true;
-    if (fchmod(fd, 0600) != 0 || !write_all(fd, data, len) || fsync(fd) != 0) {
+    if (fchmod(fd, 0600) != 0 || !ncsl_write_all(fd, data, len) || fsync(fd) != 0) {
         st = ncsl_err_set(err, NCSL_E_IO, "keys", "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
@@ -407,7 +355,7 @@ static ncsl_status create_file(const char *dir, const char *path, const uint8_t 
         }
         tmp_made = false;
     }
-    fsync_dir(dir);
+    ncsl_fsync_dir(dir);
 out:
     if (fd >= 0) {
         close(fd);
@@ -539,8 +487,8 @@ ncsl_status ncsl_keys_load_or_create(ncsl_tee *tee, const char *data_dir,
     if (!data_dir || !*data_dir) {
         data_dir = KEYS_DEFAULT_DATA_DIR;
     }
-    dir = path_join(data_dir, NCSL_KEYS_DIR);
-    path = dir ? path_join(dir, NCSL_KEYS_FILE) : NULL;
+    dir = ncsl_path_join(data_dir, NCSL_KEYS_DIR);
+    path = dir ? ncsl_path_join(dir, NCSL_KEYS_FILE) : NULL;
     if (!dir || !path) {
         st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
         goto out;

@@ -59,15 +59,6 @@ static const char *gramine_name(void) {
     return "gramine";
 }
 
-static char *path_join(const char *a, const char *b) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p) {
-        snprintf(p, n, "%s/%s", a, b);
-    }
-    return p;
-}
-
 /*
  * Reads `path` to its end into `buf` (caller-owned, `cap` bytes). *got is the number of bytes
  * read; *over is set when the file holds more than `cap` bytes. Short reads are repeated;
@@ -163,7 +154,7 @@ static ncsl_status write_file(const char *path, const uint8_t *data, size_t len,
 /* Checks <dir>/attestation_type: only "dcap" lets NCSL attest. */
 static ncsl_status check_attestation_type(const char *dir, ncsl_err *err) {
     ncsl_status st = NCSL_OK;
-    char *path = path_join(dir, "attestation_type");
+    char *path = ncsl_path_join(dir, "attestation_type");
     uint8_t buf[GRAMINE_TYPE_MAX];
     size_t got = 0;
     bool over = false;
@@ -251,11 +242,11 @@ static ncsl_status gramine_open(const ncsl_tee_options *opts, void **state, ncsl
         return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory (Gramine state)");
     }
     s->dir = ncsl_strdup(dir);
-    s->user_report_data = path_join(dir, "user_report_data");
-    s->quote = path_join(dir, "quote");
-    s->key_mrenclave = path_join(dir, "keys/_sgx_mrenclave");
-    s->key_mrsigner = path_join(dir, "keys/_sgx_mrsigner");
-    report_path = path_join(dir, "report");
+    s->user_report_data = ncsl_path_join(dir, "user_report_data");
+    s->quote = ncsl_path_join(dir, "quote");
+    s->key_mrenclave = ncsl_path_join(dir, "keys/_sgx_mrenclave");
+    s->key_mrsigner = ncsl_path_join(dir, "keys/_sgx_mrsigner");
+    report_path = ncsl_path_join(dir, "report");
     if (!s->dir || !s->user_report_data || !s->quote || !s->key_mrenclave || !s->key_mrsigner ||
         !report_path) {
         st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");

@@ -100,62 +100,6 @@ static const char *sim_name(void) {
 
 /* ------------------------------------------------------------------------- files */
 
-static char *path_join(const char *a, const char *b) {
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p) {
-        snprintf(p, n, "%s/%s", a, b);
-    }
-    return p;
-}
-
-/* mkdir 0700 if missing; refuses a non-directory or a group/world-writable one. */
-static ncsl_status ensure_dir(const char *path, ncsl_err *err) {
-    struct stat st;
-    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-        return ncsl_err_set(err, NCSL_E_IO, "data_dir", "cannot create directory %s: %s", path,
-                            strerror(errno));
-    }
-    if (lstat(path, &st) != 0) {
-        return ncsl_err_set(err, NCSL_E_IO, "data_dir", "cannot stat %s: %s", path,
-                            strerror(errno));
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        return ncsl_err_set(err, NCSL_E_TEE_INSECURE_FILE, "data_dir",
-                            "%s is not a directory (a symlink or a file); remove it", path);
-    }
-    if (st.st_mode & 022) {
-        return ncsl_err_set(err, NCSL_E_TEE_INSECURE_FILE, "data_dir",
-                            "%s is writable by group or others (mode %04o); fix: chmod 700 %s",
-                            path, (unsigned)(st.st_mode & 07777), path);
-    }
-    return NCSL_OK;
-}
-
-static void fsync_dir(const char *dir) {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
-static bool write_all(int fd, const void *data, size_t len) {
-    const uint8_t *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
-}
-
 /* Writes <dir>/<name> atomically (temp file, fsync, rename, fsync dir) with `mode`. */
 static ncsl_status write_file_atomic(const char *dir, const char *name, const void *data,
                                      size_t len, mode_t mode, ncsl_err *err) {
@@ -166,8 +110,8 @@ static ncsl_status write_file_atomic(const char *dir, const char *name, const vo
     int fd = -1;
 
     snprintf(tmp_name, sizeof(tmp_name), "%s.tmp.%ld", name, (long)getpid());
-    path = path_join(dir, name);
-    tmp = path_join(dir, tmp_name);
+    path = ncsl_path_join(dir, name);
+    tmp = ncsl_path_join(dir, tmp_name);
     if (!path || !tmp) {
         st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
         goto out;
@@ -178,7 +122,7 @@ static ncsl_status write_file_atomic(const char *dir, const char *name, const vo
         st = ncsl_err_set(err, NCSL_E_IO, NULL, "cannot create %s: %s", tmp, strerror(errno));
         goto out;
     }
-    if (!write_all(fd, data, len) || fsync(fd) != 0) {
+    if (!ncsl_write_all(fd, data, len) || fsync(fd) != 0) {
         st = ncsl_err_set(err, NCSL_E_IO, NULL, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
@@ -189,7 +133,7 @@ static ncsl_status write_file_atomic(const char *dir, const char *name, const vo
                           strerror(errno));
         goto out;
     }
-    fsync_dir(dir);
+    ncsl_fsync_dir(dir);
 out:
     if (fd >= 0) {
         close(fd);
@@ -373,7 +317,7 @@ out:
 static ncsl_status load_or_create_secret(const char *dir, uint8_t secret[NCSL_TEE_SIM_SECRET_SIZE],
                                          ncsl_err *err) {
     ncsl_status st = NCSL_OK;
-    char *path = path_join(dir, NCSL_TEE_SIM_SECRET_FILE);
+    char *path = ncsl_path_join(dir, NCSL_TEE_SIM_SECRET_FILE);
     char tmp_name[64];
     char *tmp = NULL;
     int fd = -1;
@@ -387,7 +331,7 @@ static ncsl_status load_or_create_secret(const char *dir, uint8_t secret[NCSL_TE
         goto out;
     }
     snprintf(tmp_name, sizeof(tmp_name), "%s.tmp.%ld", NCSL_TEE_SIM_SECRET_FILE, (long)getpid());
-    tmp = path_join(dir, tmp_name);
+    tmp = ncsl_path_join(dir, tmp_name);
     if (!tmp) {
         st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
         goto out;
@@ -403,7 +347,7 @@ static ncsl_status load_or_create_secret(const char *dir, uint8_t secret[NCSL_TE
     if (st != NCSL_OK) {
         goto out;
     }
-    if (!write_all(fd, fresh, sizeof(fresh)) || fsync(fd) != 0) {
+    if (!ncsl_write_all(fd, fresh, sizeof(fresh)) || fsync(fd) != 0) {
         st = ncsl_err_set(err, NCSL_E_IO, "platform_secret", "cannot write %s: %s", tmp,
                           strerror(errno));
         goto out;
@@ -415,7 +359,7 @@ static ncsl_status load_or_create_secret(const char *dir, uint8_t secret[NCSL_TE
                           strerror(errno));
         goto out;
     }
-    fsync_dir(dir);
+    ncsl_fsync_dir(dir);
     NCSL_LOG_INFO("tee", "created a new simulation platform secret in %s", dir);
     st = read_secret(path, secret, err);
 out:
@@ -568,7 +512,7 @@ static ncsl_status load_sealed_key(sim_state *s, const char *file, const char *l
                                    EVP_PKEY **out, ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     uint8_t root[NCSL_TEE_SEAL_KEY_SIZE];
-    char *path = path_join(s->dir, file);
+    char *path = ncsl_path_join(s->dir, file);
     uint8_t *blob = NULL;
     size_t blob_len = 0;
     uint8_t *der = NULL;
@@ -805,7 +749,7 @@ out:
 static ncsl_status load_cert_file(sim_state *s, const char *file, char **pem, size_t *len,
                                   X509 **cert, ncsl_err *err) {
     ncsl_status st = NCSL_OK;
-    char *path = path_join(s->dir, file);
+    char *path = ncsl_path_join(s->dir, file);
     uint8_t *data = NULL;
     *pem = NULL;
     *cert = NULL;
@@ -913,8 +857,8 @@ static ncsl_status sim_open(const ncsl_tee_options *opts, void **state, ncsl_err
     if (!s) {
         return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
     }
-    s->dir = path_join(data_dir, NCSL_TEE_SIM_DIR);
-    root_path = s->dir ? path_join(s->dir, SIM_ROOT_FILE) : NULL;
+    s->dir = ncsl_path_join(data_dir, NCSL_TEE_SIM_DIR);
+    root_path = s->dir ? ncsl_path_join(s->dir, SIM_ROOT_FILE) : NULL;
     if (!root_path) {
         st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
         goto out;
@@ -924,7 +868,7 @@ static ncsl_status sim_open(const ncsl_tee_options *opts, void **state, ncsl_err
                           data_dir, strerror(errno));
         goto out;
     }
-    if ((st = ensure_dir(s->dir, err)) != NCSL_OK ||
+    if ((st = ncsl_private_dir(s->dir, NCSL_E_TEE_INSECURE_FILE, "data_dir", err)) != NCSL_OK ||
         (st = hash_executable(s->m.mr_enclave, err)) != NCSL_OK ||
         (st = load_or_create_secret(s->dir, s->secret, err)) != NCSL_OK) {
         goto out;
