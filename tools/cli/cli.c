@@ -224,6 +224,23 @@ int ncsl_cli_parse(const char *cmd, int argc, char **argv, const ncsl_cli_opt *o
     return 0;
 }
 
+int ncsl_cli_parse_one_file(const char *cmd, int argc, char **argv, const ncsl_cli_opt *opts,
+                            size_t nopts, void (*usage)(FILE *f), const char *what,
+                            const char **file) {
+    const char *pos[1];
+    size_t npos = 0;
+    int rc = ncsl_cli_parse(cmd, argc, argv, opts, nopts, pos, 1, &npos, usage);
+    if (rc != 0) {
+        return rc > 0 ? NCSL_CLI_EXIT_OK : NCSL_CLI_EXIT_USAGE;
+    }
+    if (npos != 1) {
+        ncsl_cli_errorf("%s: missing %s (see 'ncsl %s --help')", cmd, what, cmd);
+        return NCSL_CLI_EXIT_USAGE;
+    }
+    *file = pos[0];
+    return -1;
+}
+
 bool ncsl_cli_parse_time(const char *text, int64_t *out) {
     uint64_t secs = 0;
     if (ncsl_cli_parse_u64(text, 0, (uint64_t)INT64_MAX, &secs)) {

@@ -66,6 +66,13 @@ typedef struct ncsl_cli_opt {
 int ncsl_cli_parse(const char *cmd, int argc, char **argv, const ncsl_cli_opt *opts, size_t nopts,
                    const char **pos, size_t max_pos, size_t *npos, void (*usage)(FILE *f));
 
+/* ncsl_cli_parse for a command that takes exactly one FILE argument, named `what` in the error
+ * ("PROOF.json"). Returns -1 to go on with *file set (borrowed from argv), else the exit status
+ * to return at once (0 after --help, NCSL_CLI_EXIT_USAGE after an error). */
+int ncsl_cli_parse_one_file(const char *cmd, int argc, char **argv, const ncsl_cli_opt *opts,
+                            size_t nopts, void (*usage)(FILE *f), const char *what,
+                            const char **file);
+
 /* ------------------------------------------------------------------ the local TEE */
 
 struct ncsl_tee;

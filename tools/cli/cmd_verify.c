@@ -36,15 +36,11 @@ int ncsl_cli_cmd_verify(int argc, char **argv) {
     memset(&a, 0, sizeof(a));
     ncsl_cli_opt opts[NCSL_CLI_VERIFY_PROOF_OPTS];
     size_t nopts = ncsl_cli_verify_opts(&a, true, opts);
-    const char *pos[1];
-    size_t npos = 0;
-    int rc = ncsl_cli_parse("verify", argc, argv, opts, nopts, pos, 1, &npos, verify_usage);
-    if (rc != 0) {
-        return rc > 0 ? NCSL_CLI_EXIT_OK : NCSL_CLI_EXIT_USAGE;
-    }
-    if (npos != 1) {
-        ncsl_cli_errorf("verify: missing PROOF.json (see 'ncsl verify --help')");
-        return NCSL_CLI_EXIT_USAGE;
+    const char *file = NULL;
+    int rc = ncsl_cli_parse_one_file("verify", argc, argv, opts, nopts, verify_usage, "PROOF.json",
+                                     &file);
+    if (rc >= 0) {
+        return rc;
     }
     ncsl_cli_verify_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
@@ -55,8 +51,8 @@ int ncsl_cli_cmd_verify(int argc, char **argv) {
 
     int exit_code = NCSL_CLI_EXIT_FAIL;
     json_t *verdict_json = NULL;
-    json_t *doc = ncsl_cli_read_json("verify", "proof", pos[0]);
-    json_t *proof = doc ? ncsl_cli_envelope_data("verify", pos[0], doc) : NULL;
+    json_t *doc = ncsl_cli_read_json("verify", "proof", file);
+    json_t *proof = doc ? ncsl_cli_envelope_data("verify", file, doc) : NULL;
     if (!proof || !ncsl_cli_verify_load("verify", &a, &ctx, &o)) {
         goto out;
     }

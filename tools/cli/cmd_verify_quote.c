@@ -119,15 +119,11 @@ int ncsl_cli_cmd_verify_quote(int argc, char **argv) {
     memset(&a, 0, sizeof(a));
     ncsl_cli_opt opts[NCSL_CLI_VERIFY_PROOF_OPTS];
     size_t nopts = ncsl_cli_verify_opts(&a, false, opts);
-    const char *pos[1];
-    size_t npos = 0;
-    int rc = ncsl_cli_parse("verify-quote", argc, argv, opts, nopts, pos, 1, &npos, vq_usage);
-    if (rc != 0) {
-        return rc > 0 ? NCSL_CLI_EXIT_OK : NCSL_CLI_EXIT_USAGE;
-    }
-    if (npos != 1) {
-        ncsl_cli_errorf("verify-quote: missing QUOTE.bin (see 'ncsl verify-quote --help')");
-        return NCSL_CLI_EXIT_USAGE;
+    const char *file = NULL;
+    int rc = ncsl_cli_parse_one_file("verify-quote", argc, argv, opts, nopts, vq_usage, "QUOTE.bin",
+                                     &file);
+    if (rc >= 0) {
+        return rc;
     }
     ncsl_cli_verify_ctx ctx;
     memset(&ctx, 0, sizeof(ctx));
@@ -139,9 +135,9 @@ int ncsl_cli_cmd_verify_quote(int argc, char **argv) {
     int exit_code = NCSL_CLI_EXIT_FAIL;
     json_t *o = NULL;
     size_t qlen = 0;
-    uint8_t *quote = (uint8_t *)ncsl_cli_read_file(pos[0], QUOTE_MAX, &qlen);
+    uint8_t *quote = (uint8_t *)ncsl_cli_read_file(file, QUOTE_MAX, &qlen);
     if (!quote) {
-        ncsl_cli_errorf("cannot read %s: %s", pos[0],
+        ncsl_cli_errorf("cannot read %s: %s", file,
                         errno == EFBIG ? "larger than 1 MiB, not a quote" : strerror(errno));
         goto out;
     }

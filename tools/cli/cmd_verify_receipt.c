@@ -115,22 +115,17 @@ int ncsl_cli_cmd_verify_receipt(int argc, char **argv) {
     ncsl_cli_opt opts[NCSL_CLI_VERIFY_PROOF_OPTS + 1];
     size_t nopts = ncsl_cli_verify_opts(&a, true, opts);
     opts[nopts++] = (ncsl_cli_opt){"--proof", NULL, &proof_path, NULL};
-    const char *pos[1];
-    size_t npos = 0;
-    int rc = ncsl_cli_parse(cmd, argc, argv, opts, nopts, pos, 1, &npos, vr_usage);
-    if (rc != 0) {
-        return rc > 0 ? NCSL_CLI_EXIT_OK : NCSL_CLI_EXIT_USAGE;
-    }
-    if (npos != 1) {
-        ncsl_cli_errorf("%s: missing RECEIPT.json (see 'ncsl verify-receipt --help')", cmd);
-        return NCSL_CLI_EXIT_USAGE;
+    const char *file = NULL;
+    int rc = ncsl_cli_parse_one_file(cmd, argc, argv, opts, nopts, vr_usage, "RECEIPT.json", &file);
+    if (rc >= 0) {
+        return rc;
     }
     const char *unused = proof_path ? NULL : proof_option_given(&a);
     if (unused) {
         ncsl_cli_errorf("%s: %s only matters with --proof PROOF.json", cmd, unused);
         return NCSL_CLI_EXIT_USAGE;
     }
-    if (proof_path && strcmp(proof_path, "-") == 0 && strcmp(pos[0], "-") == 0) {
+    if (proof_path && strcmp(proof_path, "-") == 0 && strcmp(file, "-") == 0) {
         ncsl_cli_errorf("%s: the receipt and --proof cannot both be read from stdin", cmd);
         return NCSL_CLI_EXIT_USAGE;
     }
@@ -147,8 +142,8 @@ int ncsl_cli_cmd_verify_receipt(int argc, char **argv) {
     json_t *d = NULL;
     ncsl_receipt r;
     memset(&r, 0, sizeof(r));
-    json_t *doc = ncsl_cli_read_json(cmd, "receipt", pos[0]);
-    json_t *receipt = doc ? find_receipt(pos[0], doc) : NULL;
+    json_t *doc = ncsl_cli_read_json(cmd, "receipt", file);
+    json_t *receipt = doc ? find_receipt(file, doc) : NULL;
     if (!receipt) {
         goto out;
     }
