@@ -139,6 +139,40 @@ static ncsl_status no_store(ncsl_store *s, ncsl_err *err) {
     return s ? NCSL_OK : ncsl_err_set(err, NCSL_E_INVALID_ARG, "store", "store is NULL");
 }
 
+/* The store is open and user_id is well formed. */
+static ncsl_status user_args(ncsl_store *s, const char *user_id, ncsl_err *err) {
+    ncsl_status st = no_store(s, err);
+    return st != NCSL_OK ? st : check_id(user_id, "user_id", "user", err);
+}
+
+/* The store is open, user_id and the function id `id` are well formed. */
+static ncsl_status fn_args(ncsl_store *s, const char *user_id, const char *id, ncsl_err *err) {
+    ncsl_status st = user_args(s, user_id, err);
+    return st != NCSL_OK ? st : check_id(id, "id", "function", err);
+}
+
+/* The store is open and the output struct `out` (`size` bytes) is given. *out is zeroed
+ * whenever it is given, also when the store is not. */
+static ncsl_status out_args(ncsl_store *s, void *out, size_t size, ncsl_err *err) {
+    ncsl_status st = no_store(s, err);
+    if (out) {
+        memset(out, 0, size);
+    } else if (st == NCSL_OK) {
+        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "out is NULL");
+    }
+    return st;
+}
+
+/* After the checks that gave `st`: both output pointers of a call are given (`names` names
+ * them, `field` is the first). */
+static ncsl_status outs_given(ncsl_status st, bool given, const char *field, const char *names,
+                              ncsl_err *err) {
+    if (st == NCSL_OK && !given) {
+        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, field, "%s are required", names);
+    }
+    return st;
+}
+
 static void hex32(const uint8_t in[32], char out[65]) {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < 32; i++) {
@@ -643,13 +677,7 @@ ncsl_status ncsl_store_user_create(ncsl_store *s, const char *name, ncsl_store_u
 
 ncsl_status ncsl_store_user_get(ncsl_store *s, const char *id, ncsl_store_user *out,
                                 ncsl_err *err) {
-    ncsl_status st = no_store(s, err);
-    if (out) {
-        memset(out, 0, sizeof(*out));
-    }
-    if (st == NCSL_OK && !out) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "out is NULL");
-    }
+    ncsl_status st = out_args(s, out, sizeof(*out), err);
     if (st == NCSL_OK) {
         st = check_id(id, "id", "user", err);
     }
@@ -659,12 +687,7 @@ ncsl_status ncsl_store_user_get(ncsl_store *s, const char *id, ncsl_store_user *
 ncsl_status ncsl_store_user_list(ncsl_store *s, size_t limit, const char *cursor,
                                  ncsl_store_user_page *out, ncsl_err *err) {
     ncsl__store_cursor after;
-    ncsl_status st = no_store(s, err);
-    if (out) {
-        memset(out, 0, sizeof(*out));
-    } else if (st == NCSL_OK) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "out is NULL");
-    }
+    ncsl_status st = out_args(s, out, sizeof(*out), err);
     if (st == NCSL_OK) {
         st = parse_cursor(cursor, &after, err);
     }
@@ -761,13 +784,7 @@ ncsl_status ncsl_store_api_key_lookup(ncsl_store *s, const char *key, ncsl_store
     uint8_t hash[NCSL__STORE_HASH_SIZE];
     bool disabled = false;
     ncsl_store_api_key k;
-    ncsl_status st = no_store(s, err);
-
-    if (out) {
-        memset(out, 0, sizeof(*out));
-    } else if (st == NCSL_OK) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "out is NULL");
-    }
+    ncsl_status st = out_args(s, out, sizeof(*out), err);
     if (st != NCSL_OK) {
         return st;
     }
@@ -793,10 +810,7 @@ ncsl_status ncsl_store_api_key_lookup(ncsl_store *s, const char *key, ncsl_store
 
 ncsl_status ncsl_store_api_key_list(ncsl_store *s, const char *user_id, ncsl_store_api_key **items,
                                     size_t *count, ncsl_err *err) {
-    ncsl_status st = no_store(s, err);
-    if (st == NCSL_OK && (!items || !count)) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "items", "items and count are required");
-    }
+    ncsl_status st = outs_given(no_store(s, err), items && count, "items", "items and count", err);
     if (st != NCSL_OK) {
         return st;
     }
@@ -816,10 +830,7 @@ ncsl_status ncsl_store_api_key_list(ncsl_store *s, const char *user_id, ncsl_sto
 
 ncsl_status ncsl_store_api_key_revoke(ncsl_store *s, const char *user_id, const char *key_id,
                                       ncsl_err *err) {
-    ncsl_status st = no_store(s, err);
-    if (st == NCSL_OK) {
-        st = check_id(user_id, "user_id", "user", err);
-    }
+    ncsl_status st = user_args(s, user_id, err);
     if (st == NCSL_OK) {
         st = check_id(key_id, "key_id", "API key", err);
     }
@@ -986,13 +997,10 @@ ncsl_status ncsl_store_function_create(ncsl_store *s, const char *user_id,
                                        const ncsl_store_function_spec *spec,
                                        ncsl_store_function *out, ncsl_err *err) {
     ncsl__store_fn_row row;
-    ncsl_status st = no_store(s, err);
+    ncsl_status st = user_args(s, user_id, err);
     memset(&row, 0, sizeof(row));
     if (out) {
         memset(out, 0, sizeof(*out));
-    }
-    if (st == NCSL_OK) {
-        st = check_id(user_id, "user_id", "user", err);
     }
     if (st == NCSL_OK) {
         st = check_spec(spec, true, err);
@@ -1020,15 +1028,9 @@ ncsl_status ncsl_store_function_create(ncsl_store *s, const char *user_id,
 ncsl_status ncsl_store_function_update(ncsl_store *s, const char *user_id, const char *id,
                                        const ncsl_store_function_spec *spec,
                                        ncsl_store_function *out, ncsl_err *err) {
-    ncsl_status st = no_store(s, err);
+    ncsl_status st = fn_args(s, user_id, id, err);
     if (out) {
         memset(out, 0, sizeof(*out));
-    }
-    if (st == NCSL_OK) {
-        st = check_id(user_id, "user_id", "user", err);
-    }
-    if (st == NCSL_OK) {
-        st = check_id(id, "id", "function", err);
     }
     if (st == NCSL_OK) {
         st = check_spec(spec, false, err);
@@ -1079,19 +1081,10 @@ ncsl_status ncsl_store_function_get(ncsl_store *s, const char *user_id, const ch
     char label[STORE_LABEL_SIZE], what[160];
     uint8_t *code = NULL;
     size_t code_len = 0;
-    ncsl_status st = no_store(s, err);
-
+    ncsl_status st = out_args(s, out, sizeof(*out), err);
     memset(&row, 0, sizeof(row));
-    if (out) {
-        memset(out, 0, sizeof(*out));
-    } else if (st == NCSL_OK) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "out is NULL");
-    }
     if (st == NCSL_OK) {
-        st = check_id(user_id, "user_id", "user", err);
-    }
-    if (st == NCSL_OK) {
-        st = check_id(id, "id", "function", err);
+        st = fn_args(s, user_id, id, err);
     }
     if (st == NCSL_OK) {
         st = s->ops->fn_get(s->state, user_id, id, version, &row, err);
@@ -1131,12 +1124,7 @@ ncsl_status ncsl_store_function_list(ncsl_store *s, const char *user_id, size_t 
                                      const char *cursor, ncsl_store_function_page *out,
                                      ncsl_err *err) {
     ncsl__store_cursor after;
-    ncsl_status st = no_store(s, err);
-    if (out) {
-        memset(out, 0, sizeof(*out));
-    } else if (st == NCSL_OK) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "out is NULL");
-    }
+    ncsl_status st = out_args(s, out, sizeof(*out), err);
     if (st == NCSL_OK) {
         st = check_id(user_id, "user_id", "user", err);
     }
@@ -1149,13 +1137,7 @@ ncsl_status ncsl_store_function_list(ncsl_store *s, const char *user_id, size_t 
 
 ncsl_status ncsl_store_function_delete(ncsl_store *s, const char *user_id, const char *id,
                                        ncsl_err *err) {
-    ncsl_status st = no_store(s, err);
-    if (st == NCSL_OK) {
-        st = check_id(user_id, "user_id", "user", err);
-    }
-    if (st == NCSL_OK) {
-        st = check_id(id, "id", "function", err);
-    }
+    ncsl_status st = fn_args(s, user_id, id, err);
     return st != NCSL_OK ? st : s->ops->fn_delete(s->state, user_id, id, err);
 }
 
@@ -1188,10 +1170,7 @@ static ncsl_status secret_open(const ncsl_store *s, const char *user_id,
 
 static ncsl_status secret_args(ncsl_store *s, const char *user_id, const char *name,
                                ncsl_err *err) {
-    ncsl_status st = no_store(s, err);
-    if (st == NCSL_OK) {
-        st = check_id(user_id, "user_id", "user", err);
-    }
+    ncsl_status st = user_args(s, user_id, err);
     if (st == NCSL_OK) {
         st = check_name(name, NCSL_STORE_MAX_NAME, "name", err);
     }
@@ -1229,9 +1208,7 @@ ncsl_status ncsl_store_secret_get(ncsl_store *s, const char *user_id, const char
     ncsl__store_secret_row row;
     ncsl_status st = secret_args(s, user_id, name, err);
     memset(&row, 0, sizeof(row));
-    if (st == NCSL_OK && (!value || !value_len)) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "value", "value and value_len are required");
-    }
+    st = outs_given(st, value && value_len, "value", "value and value_len", err);
     if (st != NCSL_OK) {
         return st;
     }
@@ -1247,10 +1224,7 @@ ncsl_status ncsl_store_secret_get(ncsl_store *s, const char *user_id, const char
 
 ncsl_status ncsl_store_secret_list(ncsl_store *s, const char *user_id,
                                    ncsl_store_secret_info **items, size_t *count, ncsl_err *err) {
-    ncsl_status st = no_store(s, err);
-    if (st == NCSL_OK && (!items || !count)) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "items", "items and count are required");
-    }
+    ncsl_status st = outs_given(no_store(s, err), items && count, "items", "items and count", err);
     if (st != NCSL_OK) {
         return st;
     }
@@ -1305,10 +1279,7 @@ ncsl_status ncsl_store_secret_load(ncsl_store *s, const char *user_id, const cha
                                    ncsl_err *err) {
     ncsl__store_secret_row *rows = NULL;
     size_t nrows = 0;
-    ncsl_status st = no_store(s, err);
-    if (st == NCSL_OK && (!items || !count)) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "items", "items and count are required");
-    }
+    ncsl_status st = outs_given(no_store(s, err), items && count, "items", "items and count", err);
     if (st != NCSL_OK) {
         return st;
     }
@@ -1355,10 +1326,7 @@ ncsl_status ncsl_store_secret_load(ncsl_store *s, const char *user_id, const cha
 
 static ncsl_status kv_args(ncsl_store *s, const char *user_id, const char *function_id,
                            ncsl_err *err) {
-    ncsl_status st = no_store(s, err);
-    if (st == NCSL_OK) {
-        st = check_id(user_id, "user_id", "user", err);
-    }
+    ncsl_status st = user_args(s, user_id, err);
     if (st == NCSL_OK) {
         st = check_id(function_id, "function_id", "function", err);
     }
@@ -1577,9 +1545,7 @@ ncsl_status ncsl_store_kv_list(ncsl_store *s, const char *user_id, const char *f
     ncsl__store_kv_row *rows = NULL;
     size_t nrows = 0;
     ncsl_status st = kv_args(s, user_id, function_id, err);
-    if (st == NCSL_OK && (!keys || !count)) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "keys", "keys and count are required");
-    }
+    st = outs_given(st, keys && count, "keys", "keys and count", err);
     if (st != NCSL_OK) {
         return st;
     }
@@ -1619,9 +1585,7 @@ ncsl_status ncsl_store_kv_list(ncsl_store *s, const char *user_id, const char *f
 ncsl_status ncsl_store_kv_usage(ncsl_store *s, const char *user_id, const char *function_id,
                                 uint64_t *bytes, size_t *count, ncsl_err *err) {
     ncsl_status st = kv_args(s, user_id, function_id, err);
-    if (st == NCSL_OK && (!bytes || !count)) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "bytes", "bytes and count are required");
-    }
+    st = outs_given(st, bytes && count, "bytes", "bytes and count", err);
     if (st != NCSL_OK) {
         return st;
     }
@@ -1662,10 +1626,8 @@ ncsl_status ncsl_store_system_get(ncsl_store *s, const char *name, uint8_t **val
     uint8_t *blob = NULL;
     size_t blob_len = 0;
     uint64_t size = 0;
-    ncsl_status st = no_store(s, err);
-    if (st == NCSL_OK && (!value || !value_len)) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "value", "value and value_len are required");
-    }
+    ncsl_status st =
+        outs_given(no_store(s, err), value && value_len, "value", "value and value_len", err);
     if (st == NCSL_OK) {
         *value = NULL;
         *value_len = 0;

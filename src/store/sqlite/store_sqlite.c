@@ -483,6 +483,175 @@ static ncsl_status sq_leave(sq_state *s, sq_conn *c, bool write, ncsl_status st,
     return st;
 }
 
+/* sq_enter, then the cached statement `id` for the transaction's one or first query. On
+ * failure the transaction is already left and *c is NULL. */
+static ncsl_status sq_enter_stmt(sq_state *s, bool write, int id, sq_conn **c, sqlite3_stmt **q,
+                                 ncsl_err *err) {
+    ncsl_status st = sq_enter(s, write, c, err);
+    if (st == NCSL_OK) {
+        st = stmt_get(*c, id, q, err);
+        if (st != NCSL_OK) {
+            st = sq_leave(s, *c, write, st, err);
+            *c = NULL;
+        }
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------------- reading rows */
+
+/* Fills `out` (one element of the caller's array) from the current row of `q`; false when out
+ * of memory. What it did allocate stays in `out`, for the caller's cleanup. */
+typedef bool (*row_reader)(sqlite3_stmt *q, void *out);
+
+/* The created_at and id of a page element, for the next-page cursor. */
+typedef void (*row_cursor_key)(const void *item, int64_t *created_at_ms, const char **id);
+
+static ncsl_status nomem(ncsl_err *err) {
+    return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+}
+
+/* Steps `q` (bound already) to its end and appends every row to the array *items of `size`-byte
+ * elements, growing it by doubling from `first_cap`. A slot counts in *count before its row is
+ * read, so the caller's cleanup frees a half-read row too. Resets `q`. */
+static ncsl_status collect_rows(sq_conn *c, sqlite3_stmt *q, const char *what, size_t size,
+                                size_t first_cap, row_reader read, void **items, size_t *count,
+                                ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    size_t cap = 0;
+    for (;;) {
+        bool row = false;
+        st = stmt_step(c, q, &row, what, err);
+        if (st != NCSL_OK || !row) {
+            break;
+        }
+        if (*count == cap) {
+            size_t ncap = cap ? cap * 2 : first_cap;
+            void *n = realloc(*items, ncap * size);
+            if (!n) {
+                st = nomem(err);
+                break;
+            }
+            *items = n;
+            cap = ncap;
+        }
+        if (!read(q, (char *)*items + (*count)++ * size)) {
+            st = nomem(err);
+            break;
+        }
+    }
+    stmt_done(q);
+    return st;
+}
+
+/* Reads one page of at most `limit` rows of `q` (bound already, asking for limit + 1 rows: a
+ * row past the limit means there is a next page, and sets next_cursor from the page's last
+ * element) into *items, a zeroed array of `limit` `size`-byte elements allocated here. As in
+ * collect_rows, *count includes a half-read row. Resets `q`. */
+static ncsl_status collect_page(sq_conn *c, sqlite3_stmt *q, const char *what, size_t limit,
+                                size_t size, row_reader read, row_cursor_key key, void **items,
+                                size_t *count, char next_cursor[NCSL_STORE_CURSOR_SIZE],
+                                ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    *items = calloc(limit, size);
+    if (!*items) {
+        stmt_done(q);
+        return nomem(err);
+    }
+    for (;;) {
+        bool row = false;
+        st = stmt_step(c, q, &row, what, err);
+        if (st != NCSL_OK || !row) {
+            break;
+        }
+        if (*count == limit) {
+            int64_t created = 0;
+            const char *id = NULL;
+            key((const char *)*items + (limit - 1) * size, &created, &id);
+            snprintf(next_cursor, NCSL_STORE_CURSOR_SIZE, "%" PRId64 ".%s", created, id);
+            break;
+        }
+        if (!read(q, (char *)*items + (*count)++ * size)) {
+            st = nomem(err);
+            break;
+        }
+    }
+    stmt_done(q);
+    return st;
+}
+
+/* Binds parameters 1..n of `q` to the texts keys[0..n-1]. */
+static void bind_keys(sqlite3_stmt *q, const char *const *keys, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        bind_text(q, (int)i + 1, keys[i]);
+    }
+}
+
+/* A transaction of its own reading the one row statement `id` finds by the text parameters
+ * `keys` into `out`. No row: NCSL_E_NOT_FOUND with *found false, for the caller to give a
+ * better message. */
+static ncsl_status sq_read_keys(sq_state *s, int id, const char *const *keys, size_t nkeys,
+                                const char *what, row_reader read, void *out, bool *found,
+                                ncsl_err *err) {
+    sq_conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    ncsl_status st = sq_enter_stmt(s, false, id, &c, &q, err);
+    *found = false;
+    if (st != NCSL_OK) {
+        return st;
+    }
+    bind_keys(q, keys, nkeys);
+    st = stmt_step(c, q, found, what, err);
+    if (st == NCSL_OK) {
+        if (!*found) {
+            st = ncsl_err_set(err, NCSL_E_NOT_FOUND, NULL, "%s: no such record", what);
+        } else if (!read(q, out)) {
+            st = nomem(err);
+        }
+        stmt_done(q);
+    }
+    return sq_leave(s, c, false, st, err);
+}
+
+/* A transaction of its own collecting every row statement `id` finds by the text parameters
+ * `keys` into the growing array *items (see collect_rows). */
+static ncsl_status sq_collect_keys(sq_state *s, int id, const char *const *keys, size_t nkeys,
+                                   const char *what, size_t size, size_t first_cap, row_reader read,
+                                   void **items, size_t *count, ncsl_err *err) {
+    sq_conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    ncsl_status st = sq_enter_stmt(s, false, id, &c, &q, err);
+    if (st != NCSL_OK) {
+        return st;
+    }
+    bind_keys(q, keys, nkeys);
+    st = collect_rows(c, q, what, size, first_cap, read, items, count, err);
+    return sq_leave(s, c, false, st, err);
+}
+
+/* A write transaction of its own running statement `id` with the text parameters `keys`
+ * (a delete). No row changed: NCSL_E_NOT_FOUND with *changed false (and the transaction rolled
+ * back), for the caller to give a better message. */
+static ncsl_status sq_write_keys(sq_state *s, int id, const char *const *keys, size_t nkeys,
+                                 const char *what, bool *changed, ncsl_err *err) {
+    sq_conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    ncsl_status st = sq_enter_stmt(s, true, id, &c, &q, err);
+    *changed = false;
+    if (st != NCSL_OK) {
+        return st;
+    }
+    bind_keys(q, keys, nkeys);
+    st = stmt_exec(c, q, what, err);
+    if (st == NCSL_OK) {
+        *changed = sqlite3_changes(c->db) != 0;
+        if (!*changed) {
+            st = ncsl_err_set(err, NCSL_E_NOT_FOUND, NULL, "%s: no such record", what);
+        }
+    }
+    return sq_leave(s, c, true, st, err);
+}
+
 /* ------------------------------------------------------------------------- open and migrate */
 
 static ncsl_status exec_sql(sq_conn *c, const char *sql, const char *what, ncsl_err *err) {
@@ -776,7 +945,7 @@ static ncsl_status sq_open(const ncsl_store_options *opts, void **state, ncsl_er
     }
     s = calloc(1, sizeof(*s));
     if (!s) {
-        return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+        return nomem(err);
     }
     size_t plen = strlen(dir) + sizeof("/" NCSL_STORE_DB_FILE);
     s->path = malloc(plen);
@@ -784,7 +953,7 @@ static ncsl_status sq_open(const ncsl_store_options *opts, void **state, ncsl_er
     s->conns = calloc(s->count, sizeof(*s->conns));
     s->in_use = calloc(s->count, sizeof(*s->in_use));
     if (!s->path || !s->conns || !s->in_use) {
-        st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+        st = nomem(err);
         goto out;
     }
     snprintf(s->path, plen, "%s/%s", dir, NCSL_STORE_DB_FILE);
@@ -889,33 +1058,41 @@ ncsl_status ncsl__store_sqlite_pragma(void *state, const char *pragma, char *out
 
 /* ------------------------------------------------------------------------- meta */
 
+/* A sealed value: its blob and, for the tables that record it, its plaintext size. */
+typedef struct sq_blob_row {
+    uint8_t *blob;
+    size_t blob_len;
+    uint64_t size;
+} sq_blob_row;
+
+/* Column 0: the blob. */
+static bool read_blob(sqlite3_stmt *q, void *out) {
+    sq_blob_row *r = out;
+    bool oom = false;
+    r->blob = col_blob(q, 0, &r->blob_len, &oom);
+    return !oom;
+}
+
+/* Column 0: the blob, column 1: the size. */
+static bool read_blob_size(sqlite3_stmt *q, void *out) {
+    sq_blob_row *r = out;
+    r->size = col_size(q, 1);
+    return read_blob(q, out);
+}
+
 static ncsl_status sq_meta_get(void *state, const char *name, uint8_t **blob, size_t *len,
                                ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    bool row = false, oom = false;
-    ncsl_status st = sq_enter(s, false, &c, err);
-    if (st != NCSL_OK) {
-        return st;
+    sq_blob_row r = {0};
+    bool found = false;
+    ncsl_status st = sq_read_keys(state, ST_META_GET, (const char *[]){name}, 1,
+                                  "reading store metadata", read_blob, &r, &found, err);
+    if (found) {
+        *blob = r.blob;
+        *len = r.blob_len;
+    } else if (st == NCSL_E_NOT_FOUND) {
+        st = ncsl_err_set(err, NCSL_E_NOT_FOUND, NULL, "no store record %s", name);
     }
-    st = stmt_get(c, ST_META_GET, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, name);
-        st = stmt_step(c, q, &row, "reading store metadata", err);
-    }
-    if (st == NCSL_OK) {
-        if (!row) {
-            st = ncsl_err_set(err, NCSL_E_NOT_FOUND, NULL, "no store record %s", name);
-        } else {
-            *blob = col_blob(q, 0, len, &oom);
-            if (oom) {
-                st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-            }
-        }
-        stmt_done(q);
-    }
-    return sq_leave(s, c, false, st, err);
+    return st;
 }
 
 static ncsl_status sq_meta_put_new(void *state, const char *name, const uint8_t *blob, size_t len,
@@ -923,22 +1100,20 @@ static ncsl_status sq_meta_put_new(void *state, const char *name, const uint8_t 
     sq_state *s = state;
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, true, &c, err);
+    ncsl_status st = sq_enter_stmt(s, true, ST_META_PUT, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_META_PUT, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, name);
-        bind_blob(q, 2, blob, len);
-        st = stmt_exec(c, q, "writing store metadata", err);
-    }
+    bind_text(q, 1, name);
+    bind_blob(q, 2, blob, len);
+    st = stmt_exec(c, q, "writing store metadata", err);
     return sq_leave(s, c, true, st, err);
 }
 
 /* ------------------------------------------------------------------------- users */
 
-static bool read_user(sqlite3_stmt *q, ncsl_store_user *u) {
+static bool read_user(sqlite3_stmt *q, void *out) {
+    ncsl_store_user *u = out;
     bool oom = false;
     memset(u, 0, sizeof(*u));
     col_id(q, 0, u->id);
@@ -956,44 +1131,26 @@ static ncsl_status sq_user_insert(void *state, const ncsl_store_user *u, ncsl_er
     sq_state *s = state;
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, true, &c, err);
+    ncsl_status st = sq_enter_stmt(s, true, ST_USER_INSERT, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_USER_INSERT, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, u->id);
-        bind_text(q, 2, u->name);
-        sqlite3_bind_int64(q, 3, u->created_at_ms);
-        sqlite3_bind_int(q, 4, u->disabled ? 1 : 0);
-        st = stmt_exec(c, q, "creating a user", err);
-    }
+    bind_text(q, 1, u->id);
+    bind_text(q, 2, u->name);
+    sqlite3_bind_int64(q, 3, u->created_at_ms);
+    sqlite3_bind_int(q, 4, u->disabled ? 1 : 0);
+    st = stmt_exec(c, q, "creating a user", err);
     return sq_leave(s, c, true, st, err);
 }
 
 static ncsl_status sq_user_get(void *state, const char *id, ncsl_store_user *out, ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    bool row = false;
-    ncsl_status st = sq_enter(s, false, &c, err);
-    if (st != NCSL_OK) {
-        return st;
+    bool found = false;
+    ncsl_status st = sq_read_keys(state, ST_USER_GET, (const char *[]){id}, 1, "reading a user",
+                                  read_user, out, &found, err);
+    if (st == NCSL_E_NOT_FOUND && !found) {
+        st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "id", "no user %s", id);
     }
-    st = stmt_get(c, ST_USER_GET, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, id);
-        st = stmt_step(c, q, &row, "reading a user", err);
-    }
-    if (st == NCSL_OK) {
-        if (!row) {
-            st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "id", "no user %s", id);
-        } else if (!read_user(q, out)) {
-            st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-        }
-        stmt_done(q);
-    }
-    return sq_leave(s, c, false, st, err);
+    return st;
 }
 
 /* Binds a cursor as two parameters (first page: before every row). */
@@ -1007,8 +1164,10 @@ static void bind_cursor(sqlite3_stmt *q, int i, const ncsl__store_cursor *after)
     }
 }
 
-static void set_next_cursor(char out[NCSL_STORE_CURSOR_SIZE], int64_t created, const char *id) {
-    snprintf(out, NCSL_STORE_CURSOR_SIZE, "%" PRId64 ".%s", created, id);
+static void user_cursor_key(const void *item, int64_t *created_at_ms, const char **id) {
+    const ncsl_store_user *u = item;
+    *created_at_ms = u->created_at_ms;
+    *id = u->id;
 }
 
 static ncsl_status sq_user_list(void *state, size_t limit, const ncsl__store_cursor *after,
@@ -1016,38 +1175,16 @@ static ncsl_status sq_user_list(void *state, size_t limit, const ncsl__store_cur
     sq_state *s = state;
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, false, &c, err);
+    void *items = NULL;
+    ncsl_status st = sq_enter_stmt(s, false, ST_USER_LIST, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_USER_LIST, &q, err);
-    if (st == NCSL_OK) {
-        out->items = calloc(limit, sizeof(*out->items));
-        if (!out->items) {
-            st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-        }
-    }
-    if (st == NCSL_OK) {
-        bind_cursor(q, 1, after);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64)limit + 1); /* one more: is there a next page */
-        for (;;) {
-            bool row = false;
-            st = stmt_step(c, q, &row, "listing users", err);
-            if (st != NCSL_OK || !row) {
-                break;
-            }
-            if (out->count == limit) {
-                const ncsl_store_user *last = &out->items[limit - 1];
-                set_next_cursor(out->next_cursor, last->created_at_ms, last->id);
-                break;
-            }
-            if (!read_user(q, &out->items[out->count++])) {
-                st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-                break;
-            }
-        }
-        stmt_done(q);
-    }
+    bind_cursor(q, 1, after);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)limit + 1); /* one more: is there a next page */
+    st = collect_page(c, q, "listing users", limit, sizeof(*out->items), read_user, user_cursor_key,
+                      &items, &out->count, out->next_cursor, err);
+    out->items = items;
     return sq_leave(s, c, false, st, err);
 }
 
@@ -1055,16 +1192,13 @@ static ncsl_status sq_user_set_disabled(void *state, const char *id, bool disabl
     sq_state *s = state;
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, true, &c, err);
+    ncsl_status st = sq_enter_stmt(s, true, ST_USER_DISABLE, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_USER_DISABLE, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, id);
-        sqlite3_bind_int(q, 2, disabled ? 1 : 0);
-        st = stmt_exec(c, q, "updating a user", err);
-    }
+    bind_text(q, 1, id);
+    sqlite3_bind_int(q, 2, disabled ? 1 : 0);
+    st = stmt_exec(c, q, "updating a user", err);
     if (st == NCSL_OK && sqlite3_changes(c->db) == 0) {
         st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "id", "no user %s", id);
     }
@@ -1072,27 +1206,19 @@ static ncsl_status sq_user_set_disabled(void *state, const char *id, bool disabl
 }
 
 static ncsl_status sq_user_delete(void *state, const char *id, ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, true, &c, err);
-    if (st != NCSL_OK) {
-        return st;
-    }
-    st = stmt_get(c, ST_USER_DELETE, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, id);
-        st = stmt_exec(c, q, "deleting a user", err);
-    }
-    if (st == NCSL_OK && sqlite3_changes(c->db) == 0) {
+    bool changed = false;
+    ncsl_status st = sq_write_keys(state, ST_USER_DELETE, (const char *[]){id}, 1,
+                                   "deleting a user", &changed, err);
+    if (st == NCSL_E_NOT_FOUND && !changed) {
         st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "id", "no user %s", id);
     }
-    return sq_leave(s, c, true, st, err);
+    return st;
 }
 
 /* ------------------------------------------------------------------------- API keys */
 
-static void read_key(sqlite3_stmt *q, ncsl_store_api_key *k) {
+static bool read_key(sqlite3_stmt *q, void *out) {
+    ncsl_store_api_key *k = out;
     memset(k, 0, sizeof(*k));
     col_id(q, 0, k->id);
     col_id(q, 1, k->user_id);
@@ -1100,6 +1226,7 @@ static void read_key(sqlite3_stmt *q, ncsl_store_api_key *k) {
     snprintf(k->prefix, sizeof(k->prefix), "%s", p ? (const char *)p : "");
     k->created_at_ms = sqlite3_column_int64(q, 3);
     k->revoked_at_ms = sqlite3_column_type(q, 4) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, 4);
+    return true; /* nothing allocated */
 }
 
 static ncsl_status sq_key_insert(void *state, const ncsl_store_api_key *k,
@@ -1107,21 +1234,18 @@ static ncsl_status sq_key_insert(void *state, const ncsl_store_api_key *k,
     sq_state *s = state;
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, true, &c, err);
+    ncsl_status st = sq_enter_stmt(s, true, ST_KEY_INSERT, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_KEY_INSERT, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, k->id);
-        bind_text(q, 2, k->user_id);
-        bind_blob(q, 3, hash, NCSL__STORE_HASH_SIZE);
-        bind_text(q, 4, k->prefix);
-        sqlite3_bind_int64(q, 5, k->created_at_ms);
-        st = stmt_exec(c, q, "creating an API key", err);
-        if (st == NCSL_E_NOT_FOUND) {
-            st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "user_id", "no user %s", k->user_id);
-        }
+    bind_text(q, 1, k->id);
+    bind_text(q, 2, k->user_id);
+    bind_blob(q, 3, hash, NCSL__STORE_HASH_SIZE);
+    bind_text(q, 4, k->prefix);
+    sqlite3_bind_int64(q, 5, k->created_at_ms);
+    st = stmt_exec(c, q, "creating an API key", err);
+    if (st == NCSL_E_NOT_FOUND) {
+        st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "user_id", "no user %s", k->user_id);
     }
     return sq_leave(s, c, true, st, err);
 }
@@ -1132,15 +1256,12 @@ static ncsl_status sq_key_lookup(void *state, const uint8_t hash[NCSL__STORE_HAS
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
     bool row = false;
-    ncsl_status st = sq_enter(s, false, &c, err);
+    ncsl_status st = sq_enter_stmt(s, false, ST_KEY_LOOKUP, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_KEY_LOOKUP, &q, err);
-    if (st == NCSL_OK) {
-        bind_blob(q, 1, hash, NCSL__STORE_HASH_SIZE);
-        st = stmt_step(c, q, &row, "looking up an API key", err);
-    }
+    bind_blob(q, 1, hash, NCSL__STORE_HASH_SIZE);
+    st = stmt_step(c, q, &row, "looking up an API key", err);
     if (st == NCSL_OK) {
         if (!row) {
             st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "key", "unknown API key");
@@ -1155,38 +1276,12 @@ static ncsl_status sq_key_lookup(void *state, const uint8_t hash[NCSL__STORE_HAS
 
 static ncsl_status sq_key_list(void *state, const char *user_id, ncsl_store_api_key **items,
                                size_t *count, ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    size_t cap = 0;
-    ncsl_status st = sq_enter(s, false, &c, err);
-    if (st != NCSL_OK) {
-        return st;
-    }
-    st = stmt_get(c, ST_KEY_LIST, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, user_id);
-        for (;;) {
-            bool row = false;
-            st = stmt_step(c, q, &row, "listing API keys", err);
-            if (st != NCSL_OK || !row) {
-                break;
-            }
-            if (*count == cap) {
-                size_t ncap = cap ? cap * 2 : 8;
-                ncsl_store_api_key *n = realloc(*items, ncap * sizeof(*n));
-                if (!n) {
-                    st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-                    break;
-                }
-                *items = n;
-                cap = ncap;
-            }
-            read_key(q, &(*items)[(*count)++]);
-        }
-        stmt_done(q);
-    }
-    return sq_leave(s, c, false, st, err);
+    void *rows = *items;
+    ncsl_status st =
+        sq_collect_keys(state, ST_KEY_LIST, (const char *[]){user_id}, 1, "listing API keys",
+                        sizeof(**items), 8, read_key, &rows, count, err);
+    *items = rows;
+    return st;
 }
 
 static ncsl_status sq_key_revoke(void *state, const char *user_id, const char *key_id,
@@ -1194,17 +1289,14 @@ static ncsl_status sq_key_revoke(void *state, const char *user_id, const char *k
     sq_state *s = state;
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, true, &c, err);
+    ncsl_status st = sq_enter_stmt(s, true, ST_KEY_REVOKE, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_KEY_REVOKE, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, user_id);
-        bind_text(q, 2, key_id);
-        sqlite3_bind_int64(q, 3, now_ms);
-        st = stmt_exec(c, q, "revoking an API key", err);
-    }
+    bind_text(q, 1, user_id);
+    bind_text(q, 2, key_id);
+    sqlite3_bind_int64(q, 3, now_ms);
+    st = stmt_exec(c, q, "revoking an API key", err);
     if (st == NCSL_OK && sqlite3_changes(c->db) == 0) {
         st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "key_id", "no API key %s", key_id);
     }
@@ -1213,7 +1305,8 @@ static ncsl_status sq_key_revoke(void *state, const char *user_id, const char *k
 
 /* ------------------------------------------------------------------------- functions */
 
-static bool read_fn(sqlite3_stmt *q, ncsl_store_function *f) {
+static bool read_fn(sqlite3_stmt *q, void *out) {
+    ncsl_store_function *f = out;
     bool oom = false;
     memset(f, 0, sizeof(*f));
     col_id(q, 0, f->id);
@@ -1261,23 +1354,20 @@ static ncsl_status sq_fn_insert(void *state, const ncsl__store_fn_row *row, ncsl
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
     const ncsl_store_function *m = &row->meta;
-    ncsl_status st = sq_enter(s, true, &c, err);
+    ncsl_status st = sq_enter_stmt(s, true, ST_FN_INSERT, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_FN_INSERT, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, m->id);
-        bind_text(q, 2, m->user_id);
-        bind_text(q, 3, m->name);
-        sqlite3_bind_int64(q, 4, m->created_at_ms);
-        st = stmt_exec(c, q, "creating a function", err);
-        if (st == NCSL_E_NOT_FOUND) {
-            st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "user_id", "no user %s", m->user_id);
-        } else if (st == NCSL_E_STORE_CONFLICT) {
-            st = ncsl_err_set(err, NCSL_E_STORE_CONFLICT, "name",
-                              "a function with this name exists already");
-        }
+    bind_text(q, 1, m->id);
+    bind_text(q, 2, m->user_id);
+    bind_text(q, 3, m->name);
+    sqlite3_bind_int64(q, 4, m->created_at_ms);
+    st = stmt_exec(c, q, "creating a function", err);
+    if (st == NCSL_E_NOT_FOUND) {
+        st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "user_id", "no user %s", m->user_id);
+    } else if (st == NCSL_E_STORE_CONFLICT) {
+        st = ncsl_err_set(err, NCSL_E_STORE_CONFLICT, "name",
+                          "a function with this name exists already");
     }
     if (st == NCSL_OK) {
         st = insert_version(c, row, err);
@@ -1291,16 +1381,13 @@ static ncsl_status sq_fn_add_version(void *state, const ncsl__store_fn_row *row,
     sqlite3_stmt *q = NULL;
     bool found = false;
     const ncsl_store_function *m = &row->meta;
-    ncsl_status st = sq_enter(s, true, &c, err);
+    ncsl_status st = sq_enter_stmt(s, true, ST_FN_LATEST, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_FN_LATEST, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, m->id);
-        bind_text(q, 2, m->user_id);
-        st = stmt_step(c, q, &found, "reading a function", err);
-    }
+    bind_text(q, 1, m->id);
+    bind_text(q, 2, m->user_id);
+    st = stmt_step(c, q, &found, "reading a function", err);
     if (st == NCSL_OK) {
         int64_t latest = found ? sqlite3_column_int64(q, 0) : 0;
         stmt_done(q);
@@ -1338,17 +1425,14 @@ static ncsl_status sq_fn_get(void *state, const char *user_id, const char *id, u
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
     bool row = false;
-    ncsl_status st = sq_enter(s, false, &c, err);
+    ncsl_status st = sq_enter_stmt(s, false, ST_FN_GET, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_FN_GET, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, id);
-        bind_text(q, 2, user_id);
-        sqlite3_bind_int64(q, 3, version);
-        st = stmt_step(c, q, &row, "reading a function", err);
-    }
+    bind_text(q, 1, id);
+    bind_text(q, 2, user_id);
+    sqlite3_bind_int64(q, 3, version);
+    st = stmt_step(c, q, &row, "reading a function", err);
     if (st == NCSL_OK) {
         bool oom = false;
         if (!row) {
@@ -1359,12 +1443,18 @@ static ncsl_status sq_fn_get(void *state, const char *user_id, const char *id, u
             oom = !read_fn(q, &out->meta);
             out->blob = col_blob(q, FN_COL_BLOB, &out->blob_len, &oom);
             if (oom) {
-                st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+                st = nomem(err);
             }
         }
         stmt_done(q);
     }
     return sq_leave(s, c, false, st, err);
+}
+
+static void fn_cursor_key(const void *item, int64_t *created_at_ms, const char **id) {
+    const ncsl_store_function *f = item;
+    *created_at_ms = f->created_at_ms;
+    *id = f->id;
 }
 
 static ncsl_status sq_fn_list(void *state, const char *user_id, size_t limit,
@@ -1373,60 +1463,28 @@ static ncsl_status sq_fn_list(void *state, const char *user_id, size_t limit,
     sq_state *s = state;
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, false, &c, err);
+    void *items = NULL;
+    ncsl_status st = sq_enter_stmt(s, false, ST_FN_LIST, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_FN_LIST, &q, err);
-    if (st == NCSL_OK) {
-        out->items = calloc(limit, sizeof(*out->items));
-        if (!out->items) {
-            st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-        }
-    }
-    if (st == NCSL_OK) {
-        bind_text(q, 1, user_id);
-        bind_cursor(q, 2, after);
-        sqlite3_bind_int64(q, 4, (sqlite3_int64)limit + 1);
-        for (;;) {
-            bool row = false;
-            st = stmt_step(c, q, &row, "listing functions", err);
-            if (st != NCSL_OK || !row) {
-                break;
-            }
-            if (out->count == limit) {
-                const ncsl_store_function *last = &out->items[limit - 1];
-                set_next_cursor(out->next_cursor, last->created_at_ms, last->id);
-                break;
-            }
-            if (!read_fn(q, &out->items[out->count++])) {
-                st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-                break;
-            }
-        }
-        stmt_done(q);
-    }
+    bind_text(q, 1, user_id);
+    bind_cursor(q, 2, after);
+    sqlite3_bind_int64(q, 4, (sqlite3_int64)limit + 1);
+    st = collect_page(c, q, "listing functions", limit, sizeof(*out->items), read_fn, fn_cursor_key,
+                      &items, &out->count, out->next_cursor, err);
+    out->items = items;
     return sq_leave(s, c, false, st, err);
 }
 
 static ncsl_status sq_fn_delete(void *state, const char *user_id, const char *id, ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, true, &c, err);
-    if (st != NCSL_OK) {
-        return st;
-    }
-    st = stmt_get(c, ST_FN_DELETE, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, id);
-        bind_text(q, 2, user_id);
-        st = stmt_exec(c, q, "deleting a function", err);
-    }
-    if (st == NCSL_OK && sqlite3_changes(c->db) == 0) {
+    bool changed = false;
+    ncsl_status st = sq_write_keys(state, ST_FN_DELETE, (const char *[]){id, user_id}, 2,
+                                   "deleting a function", &changed, err);
+    if (st == NCSL_E_NOT_FOUND && !changed) {
         st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "id", "no function %s", id);
     }
-    return sq_leave(s, c, true, st, err);
+    return st;
 }
 
 /* ------------------------------------------------------------------------- secrets */
@@ -1454,18 +1512,15 @@ static ncsl_status sq_secret_put(void *state, const char *user_id, const char *n
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
     bool exists = false;
-    ncsl_status st = sq_enter(s, true, &c, err);
+    ncsl_status st = sq_enter_stmt(s, true, ST_SECRET_EXISTS, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_SECRET_EXISTS, &q, err);
+    bind_text(q, 1, user_id);
+    bind_text(q, 2, name);
+    st = stmt_step(c, q, &exists, "reading a secret", err);
     if (st == NCSL_OK) {
-        bind_text(q, 1, user_id);
-        bind_text(q, 2, name);
-        st = stmt_step(c, q, &exists, "reading a secret", err);
-        if (st == NCSL_OK) {
-            stmt_done(q);
-        }
+        stmt_done(q);
     }
     if (st == NCSL_OK && !exists && max_count > 0) {
         int64_t n = 0;
@@ -1495,7 +1550,8 @@ static ncsl_status sq_secret_put(void *state, const char *user_id, const char *n
     return sq_leave(s, c, true, st, err);
 }
 
-static bool read_secret_row(sqlite3_stmt *q, ncsl__store_secret_row *r) {
+static bool read_secret_row(sqlite3_stmt *q, void *out) {
+    ncsl__store_secret_row *r = out;
     bool oom = false;
     memset(r, 0, sizeof(*r));
     r->name = col_text(q, 0, &oom);
@@ -1512,134 +1568,56 @@ static bool read_secret_row(sqlite3_stmt *q, ncsl__store_secret_row *r) {
 
 static ncsl_status sq_secret_get(void *state, const char *user_id, const char *name,
                                  ncsl__store_secret_row *out, ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    bool row = false;
-    ncsl_status st = sq_enter(s, false, &c, err);
-    if (st != NCSL_OK) {
-        return st;
+    bool found = false;
+    ncsl_status st = sq_read_keys(state, ST_SECRET_GET, (const char *[]){user_id, name}, 2,
+                                  "reading a secret", read_secret_row, out, &found, err);
+    if (st == NCSL_E_NOT_FOUND && !found) {
+        st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "name", "no secret named \"%s\"", name);
     }
-    st = stmt_get(c, ST_SECRET_GET, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, user_id);
-        bind_text(q, 2, name);
-        st = stmt_step(c, q, &row, "reading a secret", err);
-    }
-    if (st == NCSL_OK) {
-        if (!row) {
-            st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "name", "no secret named \"%s\"", name);
-        } else if (!read_secret_row(q, out)) {
-            st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-        }
-        stmt_done(q);
-    }
-    return sq_leave(s, c, false, st, err);
+    return st;
 }
 
 static ncsl_status sq_secret_rows(void *state, const char *user_id, ncsl__store_secret_row **rows,
                                   size_t *count, ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    size_t cap = 0;
-    ncsl_status st = sq_enter(s, false, &c, err);
-    if (st != NCSL_OK) {
-        return st;
-    }
-    st = stmt_get(c, ST_SECRET_ROWS, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, user_id);
-        for (;;) {
-            bool row = false;
-            st = stmt_step(c, q, &row, "reading secrets", err);
-            if (st != NCSL_OK || !row) {
-                break;
-            }
-            if (*count == cap) {
-                size_t ncap = cap ? cap * 2 : 16;
-                ncsl__store_secret_row *n = realloc(*rows, ncap * sizeof(*n));
-                if (!n) {
-                    st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-                    break;
-                }
-                *rows = n;
-                cap = ncap;
-            }
-            if (!read_secret_row(q, &(*rows)[(*count)++])) {
-                st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-                break;
-            }
-        }
-        stmt_done(q);
-    }
-    return sq_leave(s, c, false, st, err);
+    void *items = *rows;
+    ncsl_status st =
+        sq_collect_keys(state, ST_SECRET_ROWS, (const char *[]){user_id}, 1, "reading secrets",
+                        sizeof(**rows), 16, read_secret_row, &items, count, err);
+    *rows = items;
+    return st;
+}
+
+/* A secret's metadata; a NULL name (out of memory or a tampered row) fails. */
+static bool read_secret_info(sqlite3_stmt *q, void *out) {
+    ncsl_store_secret_info *it = out;
+    bool oom = false;
+    it->name = col_text(q, 0, &oom);
+    uint64_t size = col_size(q, 1);
+    it->size = size > SIZE_MAX ? SIZE_MAX : (size_t)size;
+    it->created_at_ms = sqlite3_column_int64(q, 2);
+    it->updated_at_ms = sqlite3_column_int64(q, 3);
+    return !oom && it->name;
 }
 
 static ncsl_status sq_secret_list(void *state, const char *user_id, ncsl_store_secret_info **items,
                                   size_t *count, ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    size_t cap = 0;
-    ncsl_status st = sq_enter(s, false, &c, err);
-    if (st != NCSL_OK) {
-        return st;
-    }
-    st = stmt_get(c, ST_SECRET_LIST, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, user_id);
-        for (;;) {
-            bool row = false, oom = false;
-            st = stmt_step(c, q, &row, "listing secrets", err);
-            if (st != NCSL_OK || !row) {
-                break;
-            }
-            if (*count == cap) {
-                size_t ncap = cap ? cap * 2 : 16;
-                ncsl_store_secret_info *n = realloc(*items, ncap * sizeof(*n));
-                if (!n) {
-                    st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-                    break;
-                }
-                *items = n;
-                cap = ncap;
-            }
-            ncsl_store_secret_info *it = &(*items)[(*count)++];
-            it->name = col_text(q, 0, &oom);
-            uint64_t size = col_size(q, 1);
-            it->size = size > SIZE_MAX ? SIZE_MAX : (size_t)size;
-            it->created_at_ms = sqlite3_column_int64(q, 2);
-            it->updated_at_ms = sqlite3_column_int64(q, 3);
-            if (oom || !it->name) {
-                st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-                break;
-            }
-        }
-        stmt_done(q);
-    }
-    return sq_leave(s, c, false, st, err);
+    void *rows = *items;
+    ncsl_status st =
+        sq_collect_keys(state, ST_SECRET_LIST, (const char *[]){user_id}, 1, "listing secrets",
+                        sizeof(**items), 16, read_secret_info, &rows, count, err);
+    *items = rows;
+    return st;
 }
 
 static ncsl_status sq_secret_delete(void *state, const char *user_id, const char *name,
                                     ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, true, &c, err);
-    if (st != NCSL_OK) {
-        return st;
-    }
-    st = stmt_get(c, ST_SECRET_DELETE, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, user_id);
-        bind_text(q, 2, name);
-        st = stmt_exec(c, q, "deleting a secret", err);
-    }
-    if (st == NCSL_OK && sqlite3_changes(c->db) == 0) {
+    bool changed = false;
+    ncsl_status st = sq_write_keys(state, ST_SECRET_DELETE, (const char *[]){user_id, name}, 2,
+                                   "deleting a secret", &changed, err);
+    if (st == NCSL_E_NOT_FOUND && !changed) {
         st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "name", "no secret named \"%s\"", name);
     }
-    return sq_leave(s, c, true, st, err);
+    return st;
 }
 
 static ncsl_status sq_secret_count(void *state, const char *user_id, size_t *count, ncsl_err *err) {
@@ -1676,7 +1654,22 @@ static ncsl_status fn_owned(sq_conn *c, const char *user_id, const char *functio
     return st;
 }
 
-static bool read_kv_row(sqlite3_stmt *q, ncsl__store_kv_row *r) {
+/* sq_enter, then fn_owned; on failure the transaction is already left and *c is NULL. */
+static ncsl_status sq_enter_fn(sq_state *s, bool write, const char *user_id,
+                               const char *function_id, sq_conn **c, ncsl_err *err) {
+    ncsl_status st = sq_enter(s, write, c, err);
+    if (st == NCSL_OK) {
+        st = fn_owned(*c, user_id, function_id, err);
+        if (st != NCSL_OK) {
+            st = sq_leave(s, *c, write, st, err);
+            *c = NULL;
+        }
+    }
+    return st;
+}
+
+static bool read_kv_row(sqlite3_stmt *q, void *out) {
+    ncsl__store_kv_row *r = out;
     bool oom = false;
     memset(r, 0, sizeof(*r));
     const void *id = sqlite3_column_blob(q, 0);
@@ -1695,14 +1688,11 @@ static ncsl_status sq_kv_get(void *state, const char *user_id, const char *funct
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
     bool row = false;
-    ncsl_status st = sq_enter(s, false, &c, err);
+    ncsl_status st = sq_enter_fn(s, false, user_id, function_id, &c, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = fn_owned(c, user_id, function_id, err);
-    if (st == NCSL_OK) {
-        st = stmt_get(c, ST_KV_GET, &q, err);
-    }
+    st = stmt_get(c, ST_KV_GET, &q, err);
     if (st == NCSL_OK) {
         bind_text(q, 1, function_id);
         bind_blob(q, 2, key_id, NCSL__STORE_HASH_SIZE);
@@ -1711,7 +1701,7 @@ static ncsl_status sq_kv_get(void *state, const char *user_id, const char *funct
     }
     if (st == NCSL_OK) {
         if (row && !read_kv_row(q, out)) {
-            st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+            st = nomem(err);
         }
         stmt_done(q);
     }
@@ -1723,40 +1713,18 @@ static ncsl_status sq_kv_rows(void *state, const char *user_id, const char *func
     sq_state *s = state;
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    size_t cap = 0;
-    ncsl_status st = sq_enter(s, false, &c, err);
+    void *items = *rows;
+    ncsl_status st = sq_enter_fn(s, false, user_id, function_id, &c, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = fn_owned(c, user_id, function_id, err);
-    if (st == NCSL_OK) {
-        st = stmt_get(c, ST_KV_ROWS, &q, err);
-    }
+    st = stmt_get(c, ST_KV_ROWS, &q, err);
     if (st == NCSL_OK) {
         bind_text(q, 1, function_id);
         bind_text(q, 2, user_id);
-        for (;;) {
-            bool row = false;
-            st = stmt_step(c, q, &row, "reading stored values", err);
-            if (st != NCSL_OK || !row) {
-                break;
-            }
-            if (*count == cap) {
-                size_t ncap = cap ? cap * 2 : 16;
-                ncsl__store_kv_row *n = realloc(*rows, ncap * sizeof(*n));
-                if (!n) {
-                    st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-                    break;
-                }
-                *rows = n;
-                cap = ncap;
-            }
-            if (!read_kv_row(q, &(*rows)[(*count)++])) {
-                st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-                break;
-            }
-        }
-        stmt_done(q);
+        st = collect_rows(c, q, "reading stored values", sizeof(**rows), 16, read_kv_row, &items,
+                          count, err);
+        *rows = items;
     }
     return sq_leave(s, c, false, st, err);
 }
@@ -1788,12 +1756,11 @@ static ncsl_status sq_kv_commit(void *state, const char *user_id, const char *fu
     sq_state *s = state;
     sq_conn *c = NULL;
     uint64_t before = 0, after = 0;
-    ncsl_status st = sq_enter(s, true, &c, err);
+    ncsl_status st = sq_enter_fn(s, true, user_id, function_id, &c, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = fn_owned(c, user_id, function_id, err);
-    if (st == NCSL_OK && quota > 0) {
+    if (quota > 0) {
         st = usage_query(c, function_id, &before, NULL, err);
     }
     for (size_t i = 0; st == NCSL_OK && i < count; i++) {
@@ -1847,14 +1814,11 @@ static ncsl_status sq_kv_usage(void *state, const char *user_id, const char *fun
                                uint64_t *bytes, size_t *count, ncsl_err *err) {
     sq_state *s = state;
     sq_conn *c = NULL;
-    ncsl_status st = sq_enter(s, false, &c, err);
+    ncsl_status st = sq_enter_fn(s, false, user_id, function_id, &c, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = fn_owned(c, user_id, function_id, err);
-    if (st == NCSL_OK) {
-        st = usage_query(c, function_id, bytes, count, err);
-    }
+    st = usage_query(c, function_id, bytes, count, err);
     return sq_leave(s, c, false, st, err);
 }
 
@@ -1865,68 +1829,42 @@ static ncsl_status sq_system_put(void *state, const char *name, const uint8_t *b
     sq_state *s = state;
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, true, &c, err);
+    ncsl_status st = sq_enter_stmt(s, true, ST_SYS_UPSERT, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
-    st = stmt_get(c, ST_SYS_UPSERT, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, name);
-        bind_blob(q, 2, blob, blob_len);
-        sqlite3_bind_int64(q, 3, (sqlite3_int64)size);
-        sqlite3_bind_int64(q, 4, now_ms);
-        st = stmt_exec(c, q, "storing a system record", err);
-    }
+    bind_text(q, 1, name);
+    bind_blob(q, 2, blob, blob_len);
+    sqlite3_bind_int64(q, 3, (sqlite3_int64)size);
+    sqlite3_bind_int64(q, 4, now_ms);
+    st = stmt_exec(c, q, "storing a system record", err);
     return sq_leave(s, c, true, st, err);
 }
 
 static ncsl_status sq_system_get(void *state, const char *name, uint8_t **blob, size_t *blob_len,
                                  uint64_t *size, ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    bool row = false, oom = false;
-    ncsl_status st = sq_enter(s, false, &c, err);
-    if (st != NCSL_OK) {
-        return st;
+    sq_blob_row r = {0};
+    bool found = false;
+    ncsl_status st = sq_read_keys(state, ST_SYS_GET, (const char *[]){name}, 1,
+                                  "reading a system record", read_blob_size, &r, &found, err);
+    if (found) {
+        *blob = r.blob;
+        *blob_len = r.blob_len;
+        *size = r.size;
+    } else if (st == NCSL_E_NOT_FOUND) {
+        st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "name", "no system record \"%s\"", name);
     }
-    st = stmt_get(c, ST_SYS_GET, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, name);
-        st = stmt_step(c, q, &row, "reading a system record", err);
-    }
-    if (st == NCSL_OK) {
-        if (!row) {
-            st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "name", "no system record \"%s\"", name);
-        } else {
-            *blob = col_blob(q, 0, blob_len, &oom);
-            *size = col_size(q, 1);
-            if (oom) {
-                st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-            }
-        }
-        stmt_done(q);
-    }
-    return sq_leave(s, c, false, st, err);
+    return st;
 }
 
 static ncsl_status sq_system_delete(void *state, const char *name, ncsl_err *err) {
-    sq_state *s = state;
-    sq_conn *c = NULL;
-    sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter(s, true, &c, err);
-    if (st != NCSL_OK) {
-        return st;
-    }
-    st = stmt_get(c, ST_SYS_DELETE, &q, err);
-    if (st == NCSL_OK) {
-        bind_text(q, 1, name);
-        st = stmt_exec(c, q, "deleting a system record", err);
-    }
-    if (st == NCSL_OK && sqlite3_changes(c->db) == 0) {
+    bool changed = false;
+    ncsl_status st = sq_write_keys(state, ST_SYS_DELETE, (const char *[]){name}, 1,
+                                   "deleting a system record", &changed, err);
+    if (st == NCSL_E_NOT_FOUND && !changed) {
         st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "name", "no system record \"%s\"", name);
     }
-    return sq_leave(s, c, true, st, err);
+    return st;
 }
 
 /* ------------------------------------------------------------------------- ops table */
