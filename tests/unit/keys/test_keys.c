@@ -23,89 +23,15 @@
 #include "crypto/crypto.h"
 #include "keys/keys.h"
 #include "keys/keys_int.h"
+#include "ncsl_test_util.h"
 #include "tee/tee.h"
 
 /* ------------------------------------------------------------------------- helpers */
-
-/* A temporary data directory under $TMPDIR, or under the test's working directory. */
-static char *make_tmp_dir(void) {
-    const char *base = getenv("TMPDIR");
-    char tmpl[4096];
-    snprintf(tmpl, sizeof(tmpl), "%s/ncsl-keys-test-XXXXXX", base && *base ? base : ".");
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_rf(const char *path) {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-                continue;
-            }
-            char sub[4096];
-            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-            rm_rf(sub);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static char *join(const char *a, const char *b) {
-    char buf[4096];
-    snprintf(buf, sizeof(buf), "%s/%s", a, b);
-    return strdup(buf);
-}
-
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static void spit(const char *path, const uint8_t *data, size_t len) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
-static bool contains(const uint8_t *hay, size_t hay_len, const void *needle, size_t n) {
-    return n <= hay_len && memmem(hay, hay_len, needle, n) != NULL;
-}
 
 static void unhex(const char *hex, uint8_t *out, size_t len) {
     size_t got = 0;
     assert_int_equal(ncsl_crypto_hex_decode(hex, strlen(hex), out, len, &got, NULL), NCSL_OK);
     assert_int_equal(got, len);
-}
-
-static ncsl_tee *open_sim(const char *dir) {
-    ncsl_tee_options o;
-    ncsl_tee *tee = NULL;
-    ncsl_err err;
-    ncsl_tee_options_default(&o);
-    o.type = NCSL_TEE_SIMULATION;
-    o.data_dir = dir;
-    ncsl_status st = ncsl_tee_open(&o, &tee, &err);
-    if (st != NCSL_OK) {
-        fprintf(stderr, "tee open: %s\n", err.message);
-    }
-    assert_int_equal(st, NCSL_OK);
-    return tee;
 }
 
 static ncsl_keys *load(ncsl_tee *tee, const char *dir, const ncsl_keys_options *o,
@@ -127,9 +53,9 @@ static ncsl_keys *load(ncsl_tee *tee, const char *dir, const ncsl_keys_options *
 /* ------------------------------------------------------------------------- persistence */
 
 static void test_create_then_reload_same_keys(void **unused) {
-    char *dir = make_tmp_dir();
+    char *dir = ncsl_test_tmpdir_make("ncsl-keys-test");
     ncsl_err err;
-    ncsl_tee *tee = open_sim(dir);
+    ncsl_tee *tee = ncsl_test_open_sim_tee(dir);
     ncsl_keys *k = load(tee, dir, NULL, NCSL_OK, &err);
     assert_true(ncsl_keys_created(k));
     assert_int_equal(ncsl_keys_policy(k), NCSL_SEAL_POLICY_MRENCLAVE);
@@ -139,7 +65,7 @@ static void test_create_then_reload_same_keys(void **unused) {
     assert_true(sig1[0] == 0x02 || sig1[0] == 0x03);
     assert_int_equal(ncsl_keys_p256_validate(sig1, &err), NCSL_OK);
     assert_int_equal(ncsl__keys_test_private(k, d, x, &err), NCSL_OK);
-    char *path = join(dir, "keys/identity.sealed");
+    char *path = ncsl_test_path(dir, "keys/identity.sealed");
     assert_string_equal(ncsl_keys_path(k), path);
     ncsl_keys_destroy(k);
 
@@ -149,18 +75,18 @@ static void test_create_then_reload_same_keys(void **unused) {
     assert_int_equal(stat(path, &sb), 0);
     assert_true(S_ISREG(sb.st_mode));
     assert_int_equal(sb.st_mode & 0777, 0600);
-    char *kdir = join(dir, "keys");
+    char *kdir = ncsl_test_path(dir, "keys");
     assert_int_equal(stat(kdir, &sb), 0);
     assert_int_equal(sb.st_mode & 0777, 0700);
     size_t n = 0;
-    uint8_t *blob = slurp(path, &n);
+    uint8_t *blob = ncsl_test_read_file(path, &n);
     assert_int_equal(n, NCSL_KEYS_RECORD_SIZE + 40);
     assert_memory_equal(blob, "NCSLSEAL", 8);
     assert_int_equal(blob[9], NCSL_SEAL_POLICY_MRENCLAVE);
-    assert_false(contains(blob, n, d, sizeof(d)));
-    assert_false(contains(blob, n, x, sizeof(x)));
-    assert_false(contains(blob, n, d, 8)); /* not even a prefix */
-    assert_false(contains(blob, n, "NCSLKEYS", 8));
+    assert_false(ncsl_test_mem_contains(blob, n, d, sizeof(d)));
+    assert_false(ncsl_test_mem_contains(blob, n, x, sizeof(x)));
+    assert_false(ncsl_test_mem_contains(blob, n, d, 8)); /* not even a prefix */
+    assert_false(ncsl_test_mem_contains(blob, n, "NCSLKEYS", 8));
     free(blob);
     DIR *dd = opendir(kdir);
     assert_non_null(dd);
@@ -174,7 +100,7 @@ static void test_create_then_reload_same_keys(void **unused) {
 
     /* Restart: a new TEE handle and the same file give the same keys. */
     ncsl_tee_close(tee);
-    tee = open_sim(dir);
+    tee = ncsl_test_open_sim_tee(dir);
     k = load(tee, dir, NULL, NCSL_OK, &err);
     assert_false(ncsl_keys_created(k));
     ncsl_keys_signing_pub_compressed(k, sig2);
@@ -208,33 +134,30 @@ static void test_create_then_reload_same_keys(void **unused) {
     ncsl_tee_close(tee);
     free(kdir);
     free(path);
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 /* Every damaged file is an error, and the file is left as it was (never regenerated). */
 static void test_tampered_file_refused(void **unused) {
-    char *dir = make_tmp_dir();
+    char *dir = ncsl_test_tmpdir_make("ncsl-keys-test");
     ncsl_err err;
-    ncsl_tee *tee = open_sim(dir);
+    ncsl_tee *tee = ncsl_test_open_sim_tee(dir);
     ncsl_keys *k = load(tee, dir, NULL, NCSL_OK, &err);
     ncsl_keys_destroy(k);
-    char *path = join(dir, "keys/identity.sealed");
+    char *path = ncsl_test_path(dir, "keys/identity.sealed");
     size_t n = 0;
-    uint8_t *orig = slurp(path, &n);
+    uint8_t *orig = ncsl_test_read_file(path, &n);
 
     /* A bit flip anywhere: magic, version, policy, reserved, nonce, ciphertext, tag. */
     const size_t offsets[] = {0, 8, 10, 12, 23, 24, 24 + 20, 24 + 140, n - 16, n - 1};
     for (size_t i = 0; i < NCSL_ARRAY_LEN(offsets); i++) {
-        uint8_t *b = malloc(n);
-        memcpy(b, orig, n);
-        b[offsets[i]] ^= 0x01;
-        spit(path, b, n);
+        uint8_t *b = ncsl_test_flipped_copy(orig, n, offsets[i], 0x01);
+        ncsl_test_write_file(path, b, n);
         load(tee, dir, NULL, NCSL_E_KEYS_STATE, &err);
         assert_string_equal(err.field, "keys");
         assert_non_null(strstr(err.message, path));
         size_t m = 0;
-        uint8_t *now = slurp(path, &m);
+        uint8_t *now = ncsl_test_read_file(path, &m);
         assert_int_equal(m, n);
         assert_memory_equal(now, b, n); /* untouched */
         free(now);
@@ -244,7 +167,7 @@ static void test_tampered_file_refused(void **unused) {
     uint8_t *b = malloc(n);
     memcpy(b, orig, n);
     b[9] = NCSL_SEAL_POLICY_MRSIGNER;
-    spit(path, b, n);
+    ncsl_test_write_file(path, b, n);
     ncsl_keys_options o;
     ncsl_keys_options_default(&o);
     o.policy = NCSL_SEAL_POLICY_MRSIGNER;
@@ -252,11 +175,11 @@ static void test_tampered_file_refused(void **unused) {
     free(b);
 
     /* Truncated, empty, garbage, a directory in its place. */
-    spit(path, orig, n - 1);
+    ncsl_test_write_file(path, orig, n - 1);
     load(tee, dir, NULL, NCSL_E_KEYS_STATE, &err);
-    spit(path, orig, 0);
+    ncsl_test_write_file(path, orig, 0);
     load(tee, dir, NULL, NCSL_E_KEYS_STATE, &err);
-    spit(path, (const uint8_t *)"not a sealed blob at all, just text", 35);
+    ncsl_test_write_file(path, (const uint8_t *)"not a sealed blob at all, just text", 35);
     load(tee, dir, NULL, NCSL_E_KEYS_STATE, &err);
     assert_non_null(strstr(err.message, "remove it"));
     assert_int_equal(unlink(path), 0);
@@ -265,7 +188,7 @@ static void test_tampered_file_refused(void **unused) {
     assert_int_equal(rmdir(path), 0);
 
     /* Restored: loads again. */
-    spit(path, orig, n);
+    ncsl_test_write_file(path, orig, n);
     k = load(tee, dir, NULL, NCSL_OK, &err);
     assert_false(ncsl_keys_created(k));
     ncsl_keys_destroy(k);
@@ -273,26 +196,25 @@ static void test_tampered_file_refused(void **unused) {
     free(orig);
     free(path);
     ncsl_tee_close(tee);
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 /* A file sealed by another installation (another platform secret) cannot be used here. */
 static void test_foreign_file_refused(void **unused) {
-    char *a = make_tmp_dir();
-    char *b = make_tmp_dir();
+    char *a = ncsl_test_tmpdir_make("ncsl-keys-test");
+    char *b = ncsl_test_tmpdir_make("ncsl-keys-test");
     ncsl_err err;
-    ncsl_tee *ta = open_sim(a);
-    ncsl_tee *tb = open_sim(b);
+    ncsl_tee *ta = ncsl_test_open_sim_tee(a);
+    ncsl_tee *tb = ncsl_test_open_sim_tee(b);
     ncsl_keys *k = load(ta, a, NULL, NCSL_OK, &err);
     ncsl_keys_destroy(k);
     k = load(tb, b, NULL, NCSL_OK, &err);
     ncsl_keys_destroy(k);
-    char *pa = join(a, "keys/identity.sealed");
-    char *pb = join(b, "keys/identity.sealed");
+    char *pa = ncsl_test_path(a, "keys/identity.sealed");
+    char *pb = ncsl_test_path(b, "keys/identity.sealed");
     size_t n = 0;
-    uint8_t *blob_b = slurp(pb, &n);
-    spit(pa, blob_b, n);
+    uint8_t *blob_b = ncsl_test_read_file(pb, &n);
+    ncsl_test_write_file(pa, blob_b, n);
     load(ta, a, NULL, NCSL_E_KEYS_STATE, &err);
     assert_non_null(strstr(err.message, "another installation"));
     assert_non_null(strstr(err.message, pa));
@@ -306,7 +228,7 @@ static void test_foreign_file_refused(void **unused) {
     assert_int_equal(ncsl_seal(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, "secret/u/n", junk,
                                sizeof(junk), &other, &other_len, &err),
                      NCSL_OK);
-    spit(pa, other, other_len);
+    ncsl_test_write_file(pa, other, other_len);
     load(ta, a, NULL, NCSL_E_KEYS_STATE, &err);
     ncsl_seal_blob_free(other);
 
@@ -314,7 +236,7 @@ static void test_foreign_file_refused(void **unused) {
     assert_int_equal(ncsl_seal(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, NCSL_KEYS_SEAL_LABEL, junk,
                                sizeof(junk), &other, &other_len, &err),
                      NCSL_OK);
-    spit(pa, other, other_len);
+    ncsl_test_write_file(pa, other, other_len);
     load(ta, a, NULL, NCSL_E_KEYS_STATE, &err);
     assert_non_null(strstr(err.message, "identity key record"));
     ncsl_seal_blob_free(other);
@@ -329,7 +251,7 @@ static void test_foreign_file_refused(void **unused) {
     assert_int_equal(ncsl_seal(root, 32, NCSL_SEAL_POLICY_MRENCLAVE, NCSL_KEYS_SEAL_LABEL, rec,
                                sizeof(rec), &other, &other_len, &err),
                      NCSL_OK);
-    spit(pa, other, other_len);
+    ncsl_test_write_file(pa, other, other_len);
     load(ta, a, NULL, NCSL_E_KEYS_STATE, &err);
     assert_non_null(strstr(err.message, "inconsistent"));
     ncsl_seal_blob_free(other);
@@ -340,16 +262,14 @@ static void test_foreign_file_refused(void **unused) {
     free(pb);
     ncsl_tee_close(ta);
     ncsl_tee_close(tb);
-    rm_rf(a);
-    rm_rf(b);
-    free(a);
-    free(b);
+    ncsl_test_tmpdir_remove(a);
+    ncsl_test_tmpdir_remove(b);
 }
 
 static void test_policy(void **unused) {
-    char *dir = make_tmp_dir();
+    char *dir = ncsl_test_tmpdir_make("ncsl-keys-test");
     ncsl_err err;
-    ncsl_tee *tee = open_sim(dir);
+    ncsl_tee *tee = ncsl_test_open_sim_tee(dir);
     ncsl_keys_options o;
     ncsl_keys_options_default(&o);
     assert_int_equal(o.policy, NCSL_SEAL_POLICY_MRENCLAVE);
@@ -372,22 +292,21 @@ static void test_policy(void **unused) {
     assert_string_equal(err.field, "policy");
     load(NULL, dir, NULL, NCSL_E_INVALID_ARG, &err);
     ncsl_tee_close(tee);
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 static void test_unsafe_keys_dir(void **unused) {
-    char *dir = make_tmp_dir();
+    char *dir = ncsl_test_tmpdir_make("ncsl-keys-test");
     ncsl_err err;
-    ncsl_tee *tee = open_sim(dir);
-    char *kdir = join(dir, "keys");
+    ncsl_tee *tee = ncsl_test_open_sim_tee(dir);
+    char *kdir = ncsl_test_path(dir, "keys");
     assert_int_equal(mkdir(kdir, 0700), 0);
     assert_int_equal(chmod(kdir, 0777), 0);
     load(tee, dir, NULL, NCSL_E_TEE_INSECURE_FILE, &err);
     assert_non_null(strstr(err.message, "chmod 700"));
     assert_int_equal(rmdir(kdir), 0);
     /* a symlink to a directory */
-    char *target = join(dir, "elsewhere");
+    char *target = ncsl_test_path(dir, "elsewhere");
     assert_int_equal(mkdir(target, 0700), 0);
     assert_int_equal(symlink(target, kdir), 0);
     load(tee, dir, NULL, NCSL_E_TEE_INSECURE_FILE, &err);
@@ -395,8 +314,7 @@ static void test_unsafe_keys_dir(void **unused) {
     free(target);
     free(kdir);
     ncsl_tee_close(tee);
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 /* ------------------------------------------------------------------------- signatures */
@@ -597,9 +515,9 @@ static void test_ecdh(void **unused) {
 
 /* The TEE's generator is used for ephemeral keys too; two identities differ. */
 static void test_ephemeral_from_tee(void **unused) {
-    char *dir = make_tmp_dir();
+    char *dir = ncsl_test_tmpdir_make("ncsl-keys-test");
     ncsl_err err;
-    ncsl_tee *tee = open_sim(dir);
+    ncsl_tee *tee = ncsl_test_open_sim_tee(dir);
     ncsl_keys *a = NULL, *b = NULL;
     assert_int_equal(ncsl_keys_create_ephemeral(tee, &a, &err), NCSL_OK);
     assert_int_equal(ncsl_keys_create_ephemeral(tee, &b, &err), NCSL_OK);
@@ -612,8 +530,7 @@ static void test_ephemeral_from_tee(void **unused) {
     ncsl_keys_destroy(b);
     assert_int_equal(ncsl_keys_create_ephemeral(tee, NULL, &err), NCSL_E_INVALID_ARG);
     ncsl_tee_close(tee);
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 /* ------------------------------------------------------------------------- threads */

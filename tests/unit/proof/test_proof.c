@@ -5,7 +5,6 @@
  * parsing with errors naming the field; expectations; DEBUG policy; a genuine SGX quote claiming
  * to be simulation; the verdict's JSON.
  */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +19,7 @@
 #include "crypto/crypto.h"
 #include "keys/keys.h"
 #include "keys/trust_util.h"
+#include "ncsl_test_util.h"
 #include "proof/proof.h"
 #include "tee/tee.h"
 
@@ -39,53 +39,13 @@ typedef struct fx {
     size_t other_root_len;
 } fx;
 
-static char *make_tmp_dir(void) {
-    const char *base = getenv("TMPDIR");
-    char tmpl[4096];
-    snprintf(tmpl, sizeof(tmpl), "%s/ncsl-proof-test-XXXXXX", base && *base ? base : ".");
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_rf(const char *path) {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-                continue;
-            }
-            char sub[4096];
-            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-            rm_rf(sub);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-static ncsl_tee *open_sim(const char *dir, bool debug) {
-    ncsl_tee_options o;
-    ncsl_tee *tee = NULL;
-    ncsl_err err;
-    ncsl_tee_options_default(&o);
-    o.type = NCSL_TEE_SIMULATION;
-    o.data_dir = dir;
-    o.debug = debug;
-    assert_int_equal(ncsl_tee_open(&o, &tee, &err), NCSL_OK);
-    return tee;
-}
-
 static int setup(void **state) {
     fx *f = calloc(1, sizeof(*f));
     ncsl_err err;
-    f->dir = make_tmp_dir();
-    f->dir2 = make_tmp_dir();
-    f->tee = open_sim(f->dir, false);
-    f->other = open_sim(f->dir2, false);
+    f->dir = ncsl_test_tmpdir_make("ncsl-proof-test");
+    f->dir2 = ncsl_test_tmpdir_make("ncsl-proof-test");
+    f->tee = ncsl_test_open_sim_tee(f->dir);
+    f->other = ncsl_test_open_sim_tee(f->dir2);
     if (ncsl_keys_load_or_create(f->tee, f->dir, NULL, &f->keys, &err) != NCSL_OK) {
         fprintf(stderr, "keys: %s\n", err.message);
         return -1;
@@ -101,10 +61,8 @@ static int teardown(void **state) {
     ncsl_keys_destroy(f->keys);
     ncsl_tee_close(f->tee);
     ncsl_tee_close(f->other);
-    rm_rf(f->dir);
-    rm_rf(f->dir2);
-    free(f->dir);
-    free(f->dir2);
+    ncsl_test_tmpdir_remove(f->dir);
+    ncsl_test_tmpdir_remove(f->dir2);
     free(f);
     return 0;
 }
@@ -666,10 +624,10 @@ static void test_expectations(void **state) {
 
 static void test_debug_enclave(void **state) {
     fx *f = *state;
-    char *dir = make_tmp_dir();
-    ncsl_tee *tee = open_sim(dir, true);
-    ncsl_keys *k = NULL;
+    char *dir = ncsl_test_tmpdir_make("ncsl-proof-test");
     ncsl_err err;
+    ncsl_tee *tee = ncsl_test_open_sim_tee_expect(dir, true, NCSL_OK, &err);
+    ncsl_keys *k = NULL;
     assert_int_equal(ncsl_keys_create_ephemeral(tee, &k, &err), NCSL_OK);
     json_t *p = NULL;
     assert_int_equal(ncsl_proof_create(tee, k, NULL, 0, &p, &err), NCSL_OK);
@@ -696,8 +654,7 @@ static void test_debug_enclave(void **state) {
     json_decref(p);
     ncsl_keys_destroy(k);
     ncsl_tee_close(tee);
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
     (void)f;
 }
 

@@ -1,6 +1,7 @@
 /*
  * Helpers shared by the store tests. Every function asserts (cmocka) instead of returning
- * errors, so only call them from the test process (never from a forked child).
+ * errors, so only call them from the test process (never from a forked child). The generic ones
+ * (temporary directories, files, a simulation TEE) are in ncsl_test_util.h.
  */
 #ifndef NCSL_STORE_TEST_UTIL_H
 #define NCSL_STORE_TEST_UTIL_H
@@ -11,24 +12,13 @@
 
 #include <sqlite3.h>
 
+#include "ncsl_test_util.h"
 #include "store/store.h"
 #include "tee/tee.h"
 
-/* A new private directory under $TMPDIR (or the system's temporary directory). Caller frees
- * the string; remove the tree with stu_rm_rf. */
-char *stu_tmp_dir(const char *tag);
-void stu_rm_rf(const char *path);
-/* <dir>/<name> (caller frees). */
-char *stu_path(const char *dir, const char *name);
-
-/* A simulation TEE on `data_dir` (its state in <data_dir>/tee). */
-ncsl_tee *stu_open_tee(const char *data_dir);
 /* A store on `data_dir` with default options (opts NULL) or the given ones; asserts NCSL_OK. */
 ncsl_store *stu_open_store(ncsl_tee *tee, const char *data_dir, const ncsl_store_options *opts);
 
-/* The whole file (caller frees), or NULL with *len 0 when it does not exist. */
-uint8_t *stu_slurp(const char *path, size_t *len);
-bool stu_contains(const uint8_t *hay, size_t hay_len, const void *needle, size_t n);
 /* True when any of <dir>/ncsl.db, -wal, -shm contains `needle`. */
 bool stu_db_files_contain(const char *dir, const void *needle, size_t n);
 

@@ -35,8 +35,8 @@ typedef struct fixture {
 
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof(*f));
-    f->dir = stu_tmp_dir("ncsl-store-api");
-    f->tee = stu_open_tee(f->dir);
+    f->dir = ncsl_test_tmpdir_make("ncsl-store-api");
+    f->tee = ncsl_test_open_sim_tee(f->dir);
     f->store = stu_open_store(f->tee, f->dir, NULL);
     stu_user(f->store, "alice", f->alice);
     stu_user(f->store, "bob", f->bob);
@@ -48,14 +48,13 @@ static int teardown(void **state) {
     fixture *f = *state;
     ncsl_store_close(f->store);
     ncsl_tee_close(f->tee);
-    stu_rm_rf(f->dir);
-    free(f->dir);
+    ncsl_test_tmpdir_remove(f->dir);
     free(f);
     return 0;
 }
 
 static void file_mode_is(const char *dir, const char *name, unsigned mode) {
-    char *p = stu_path(dir, name);
+    char *p = ncsl_test_path(dir, name);
     struct stat sb;
     assert_int_equal(stat(p, &sb), 0);
     if ((sb.st_mode & 0777) != mode) {
@@ -75,16 +74,16 @@ static void pragma_is(ncsl_store *s, const char *name, const char *want) {
 /* ------------------------------------------------------------------------- open */
 
 static void test_open_settings_and_files(void **unused) {
-    char *dir = stu_tmp_dir("ncsl-store-open");
-    char *data = stu_path(dir, "data"); /* does not exist yet: the store makes it */
-    ncsl_tee *tee = stu_open_tee(dir);
+    char *dir = ncsl_test_tmpdir_make("ncsl-store-open");
+    char *data = ncsl_test_path(dir, "data"); /* does not exist yet: the store makes it */
+    ncsl_tee *tee = ncsl_test_open_sim_tee(dir);
     mode_t old = umask(0); /* a careless umask must not leak into the files' modes */
     ncsl_store *s = stu_open_store(tee, data, NULL);
     umask(old);
 
     assert_true(ncsl_store_created(s));
     assert_string_equal(ncsl_store_backend(s), "sqlite");
-    char *db = stu_path(data, "ncsl.db");
+    char *db = ncsl_test_path(data, "ncsl.db");
     assert_string_equal(ncsl_store_location(s), db);
     assert_int_equal(ncsl_store_schema_version(s), 1);
     assert_int_equal(ncsl_store_policy(s), NCSL_SEAL_POLICY_MRSIGNER);
@@ -144,16 +143,15 @@ static void test_open_settings_and_files(void **unused) {
     assert_int_equal(ncsl_store_open(tee, &o, &s, &err), NCSL_E_INVALID_ARG);
 
     ncsl_tee_close(tee);
-    stu_rm_rf(dir);
+    ncsl_test_tmpdir_remove(dir);
     free(db);
     free(data);
-    free(dir);
 }
 
 static void test_open_refuses_foreign_files(void **unused) {
-    char *dir = stu_tmp_dir("ncsl-store-foreign");
-    ncsl_tee *tee = stu_open_tee(dir);
-    char *db = stu_path(dir, "ncsl.db");
+    char *dir = ncsl_test_tmpdir_make("ncsl-store-foreign");
+    ncsl_tee *tee = ncsl_test_open_sim_tee(dir);
+    char *db = ncsl_test_path(dir, "ncsl.db");
     ncsl_store_options o;
     ncsl_store *s = NULL;
     ncsl_err err;
@@ -183,14 +181,13 @@ static void test_open_refuses_foreign_files(void **unused) {
     sqlite3_close(raw);
 
     ncsl_tee_close(tee);
-    stu_rm_rf(dir);
+    ncsl_test_tmpdir_remove(dir);
     free(db);
-    free(dir);
 }
 
 static void test_migrations_are_transactional(void **unused) {
-    char *dir = stu_tmp_dir("ncsl-store-migrate");
-    ncsl_tee *tee = stu_open_tee(dir);
+    char *dir = ncsl_test_tmpdir_make("ncsl-store-migrate");
+    ncsl_tee *tee = ncsl_test_open_sim_tee(dir);
     ncsl_store_options o;
     ncsl_store *s = NULL;
     ncsl_err err;
@@ -244,8 +241,7 @@ static void test_migrations_are_transactional(void **unused) {
     assert_non_null(strstr(err.message, "newer"));
 
     ncsl_tee_close(tee);
-    stu_rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 /* ------------------------------------------------------------------------- users */

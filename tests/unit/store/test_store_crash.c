@@ -319,16 +319,16 @@ static void verify(ncsl_store *s, const char *user, const char *fn, const report
 static void remove_db(const char *dir) {
     static const char *const names[] = {"ncsl.db", "ncsl.db-wal", "ncsl.db-shm"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char *p = stu_path(dir, names[i]);
+        char *p = ncsl_test_path(dir, names[i]);
         unlink(p);
         free(p);
     }
 }
 
 static void test_kill_during_writes(void **unused) {
-    char *dir = stu_tmp_dir("ncsl-store-crash");
+    char *dir = ncsl_test_tmpdir_make("ncsl-store-crash");
     char user[NCSL_STORE_ID_SIZE] = "", fn[NCSL_STORE_ID_SIZE] = "";
-    ncsl_tee *tee = stu_open_tee(dir);
+    ncsl_tee *tee = ncsl_test_open_sim_tee(dir);
     ncsl_store *s = NULL;
 
     srand((unsigned)time(NULL) ^ (unsigned)getpid());
@@ -410,8 +410,7 @@ static void test_kill_during_writes(void **unused) {
     assert_true(total_reported > 20);
 
     ncsl_tee_close(tee);
-    stu_rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 int main(void) {

@@ -35,8 +35,8 @@ typedef struct fixture {
 
 static int setup(void **state) {
     fixture *f = calloc(1, sizeof(*f));
-    f->dir = stu_tmp_dir("ncsl-store-sealed");
-    f->tee = stu_open_tee(f->dir);
+    f->dir = ncsl_test_tmpdir_make("ncsl-store-sealed");
+    f->tee = ncsl_test_open_sim_tee(f->dir);
     f->store = stu_open_store(f->tee, f->dir, NULL);
     stu_user(f->store, "alice", f->alice);
     stu_user(f->store, "bob", f->bob);
@@ -50,8 +50,7 @@ static int teardown(void **state) {
     sqlite3_close(f->raw);
     ncsl_store_close(f->store);
     ncsl_tee_close(f->tee);
-    stu_rm_rf(f->dir);
-    free(f->dir);
+    ncsl_test_tmpdir_remove(f->dir);
     free(f);
     return 0;
 }
@@ -230,8 +229,8 @@ static void assert_no_markers(const char *dir, const char *api_key) {
 }
 
 static void test_files_reveal_nothing(void **unused) {
-    char *dir = stu_tmp_dir("ncsl-store-grep");
-    ncsl_tee *tee = stu_open_tee(dir);
+    char *dir = ncsl_test_tmpdir_make("ncsl-store-grep");
+    ncsl_tee *tee = ncsl_test_open_sim_tee(dir);
     ncsl_store *s = stu_open_store(tee, dir, NULL);
     ncsl_err err;
     char uid[NCSL_STORE_ID_SIZE], fid[NCSL_STORE_ID_SIZE], key[NCSL_STORE_API_KEY_SIZE];
@@ -275,9 +274,9 @@ static void test_files_reveal_nothing(void **unused) {
     ncsl_store_kv_keys_free(keys, count);
 
     /* ...but not from the files: while open (the WAL holds the recent pages)... */
-    char *wal = stu_path(dir, "ncsl.db-wal");
+    char *wal = ncsl_test_path(dir, "ncsl.db-wal");
     size_t wal_len = 0;
-    uint8_t *wal_data = stu_slurp(wal, &wal_len);
+    uint8_t *wal_data = ncsl_test_read_file_if_exists(wal, &wal_len);
     assert_true(wal_len > 0);
     free(wal_data);
     assert_no_markers(dir, key);
@@ -293,10 +292,9 @@ static void test_files_reveal_nothing(void **unused) {
     ncsl_store_close(s);
 
     ncsl_tee_close(tee);
-    stu_rm_rf(dir);
+    ncsl_test_tmpdir_remove(dir);
     free(wal);
     free(big);
-    free(dir);
 }
 
 /* ------------------------------------------------------------------------- secrets */
@@ -563,9 +561,9 @@ static void test_tamper_file_bytes(void **state) {
     f->raw = NULL;
     ncsl_store_close(f->store);
     f->store = NULL;
-    char *db = stu_path(f->dir, "ncsl.db");
+    char *db = ncsl_test_path(f->dir, "ncsl.db");
     size_t len = 0;
-    uint8_t *file = stu_slurp(db, &len);
+    uint8_t *file = ncsl_test_read_file_if_exists(db, &len);
     assert_non_null(file);
     const uint8_t *at = memmem(file, len, b.data, b.len);
     assert_non_null(at);
@@ -589,10 +587,10 @@ static void test_tamper_file_bytes(void **state) {
 /* ------------------------------------------------------------------------- installations */
 
 static void test_foreign_installation(void **unused) {
-    char *a = stu_tmp_dir("ncsl-store-inst-a");
-    char *b = stu_tmp_dir("ncsl-store-inst-b");
-    ncsl_tee *tee_a = stu_open_tee(a);
-    ncsl_tee *tee_b = stu_open_tee(b); /* another platform secret: another installation */
+    char *a = ncsl_test_tmpdir_make("ncsl-store-inst-a");
+    char *b = ncsl_test_tmpdir_make("ncsl-store-inst-b");
+    ncsl_tee *tee_a = ncsl_test_open_sim_tee(a);
+    ncsl_tee *tee_b = ncsl_test_open_sim_tee(b); /* another platform secret: another installation */
     ncsl_store *s = stu_open_store(tee_a, a, NULL);
     char uid[NCSL_STORE_ID_SIZE];
     ncsl_err err;
@@ -601,9 +599,9 @@ static void test_foreign_installation(void **unused) {
     ncsl_store_close(s);
 
     /* The whole database taken to B. */
-    char *from = stu_path(a, "ncsl.db"), *to = stu_path(b, "ncsl.db");
+    char *from = ncsl_test_path(a, "ncsl.db"), *to = ncsl_test_path(b, "ncsl.db");
     size_t len = 0;
-    uint8_t *data = stu_slurp(from, &len);
+    uint8_t *data = ncsl_test_read_file_if_exists(from, &len);
     FILE *fp = fopen(to, "wb");
     assert_non_null(fp);
     assert_int_equal(fwrite(data, 1, len, fp), len);
@@ -633,13 +631,11 @@ static void test_foreign_installation(void **unused) {
 
     ncsl_tee_close(tee_a);
     ncsl_tee_close(tee_b);
-    stu_rm_rf(a);
-    stu_rm_rf(b);
+    ncsl_test_tmpdir_remove(a);
+    ncsl_test_tmpdir_remove(b);
     free(data);
     free(from);
     free(to);
-    free(a);
-    free(b);
 }
 
 int main(void) {

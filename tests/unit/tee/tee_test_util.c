@@ -1,15 +1,12 @@
 /* Helpers shared by the TEE interface tests; see tee_test_util.h. */
 #include "tee_test_util.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,76 +14,12 @@
 #include "attest/attest.h"
 #include "crypto/crypto.h"
 
-char *tt_tmp_dir(const char *tag) {
-    const char *base = getenv("TMPDIR");
-    char tmpl[4096];
-    if (!base || !*base) {
-        base = P_tmpdir;
-    }
-    snprintf(tmpl, sizeof(tmpl), "%s/%s-XXXXXX", base, tag);
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-void tt_rm_rf(const char *path) {
-    struct stat st;
-    if (lstat(path, &st) != 0) {
-        return;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        DIR *d = opendir(path);
-        if (d) {
-            struct dirent *e;
-            while ((e = readdir(d)) != NULL) {
-                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-                    continue;
-                }
-                char *sub = tt_path(path, e->d_name);
-                tt_rm_rf(sub);
-                free(sub);
-            }
-            closedir(d);
-        }
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
-
-char *tt_path(const char *dir, const char *name) {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    assert_non_null(p);
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 void tt_write_file(const char *dir, const char *name, const void *data, size_t len) {
-    char *p = tt_path(dir, name);
+    char *p = ncsl_test_path(dir, name);
+    /* Replaces whatever is there (a FIFO of the fake device too) by a new regular file. */
     (void)unlink(p);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    if (len > 0) {
-        assert_int_equal(write(fd, data, len), (ssize_t)len);
-    }
-    assert_int_equal(close(fd), 0);
+    ncsl_test_write_file(p, data, len);
     free(p);
-}
-
-ncsl_tee *tt_open_sim(const char *data_dir) {
-    ncsl_tee_options o;
-    ncsl_tee *tee = NULL;
-    ncsl_err err;
-    ncsl_tee_options_default(&o);
-    o.type = NCSL_TEE_SIMULATION;
-    o.data_dir = data_dir;
-    ncsl_status st = ncsl_tee_open(&o, &tee, &err);
-    if (st != NCSL_OK) {
-        fprintf(stderr, "simulation open: %s\n", err.message);
-    }
-    assert_int_equal(st, NCSL_OK);
-    return tee;
 }
 
 static void put16(uint8_t *p, uint16_t v) {

@@ -1,6 +1,7 @@
 /*
  * Helpers shared by the TEE interface tests (test_tee_occlum_interface.c,
  * test_tee_gramine_interface.c). Every function asserts (cmocka) instead of returning errors.
+ * The generic ones (temporary directories, files, a simulation TEE) are in ncsl_test_util.h.
  */
 #ifndef NCSL_TEE_TEST_UTIL_H
 #define NCSL_TEE_TEST_UTIL_H
@@ -8,20 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ncsl_test_util.h"
 #include "tee/tee.h"
 
-/* A new private directory under $TMPDIR (or the system's temporary directory) whose name starts
- * with `tag`. Caller frees the string; remove the tree with tt_rm_rf. */
-char *tt_tmp_dir(const char *tag);
-void tt_rm_rf(const char *path);
-/* <dir>/<name> (caller frees). */
-char *tt_path(const char *dir, const char *name);
-/* Writes `len` bytes to <dir>/<name>, creating or replacing a regular file. */
+/* Writes `len` bytes to <dir>/<name>, replacing whatever is there (a FIFO too) by a new regular
+ * file with mode 0600. */
 void tt_write_file(const char *dir, const char *name, const void *data, size_t len);
-
-/* A simulation handle on `data_dir`: the tests' source of genuine, verifiable DCAP-layout
- * quotes over given report data. */
-ncsl_tee *tt_open_sim(const char *data_dir);
 
 /* Fills a 432-byte sgx_report_t the way EREPORT lays it out (body at 0: cpu_svn @0,
  * attributes @48, mr_enclave @64, mr_signer @128, isv_prod_id @256, isv_svn @258,

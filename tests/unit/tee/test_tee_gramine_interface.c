@@ -203,9 +203,9 @@ typedef struct fixture {
 static void fx_init(fixture *fx) {
     ncsl_err err;
     memset(fx, 0, sizeof(*fx));
-    fx->sim_dir = tt_tmp_dir("ncsl-tee-gramine-sim");
-    fx->dir = tt_tmp_dir("ncsl-tee-gramine-att");
-    fx->sim = tt_open_sim(fx->sim_dir);
+    fx->sim_dir = ncsl_test_tmpdir_make("ncsl-tee-gramine-sim");
+    fx->dir = ncsl_test_tmpdir_make("ncsl-tee-gramine-att");
+    fx->sim = ncsl_test_open_sim_tee(fx->sim_dir);
     assert_int_equal(ncsl_tee_measure(fx->sim, &fx->sim_m, &err), NCSL_OK);
     uint8_t cpu_svn[16];
     for (int i = 0; i < 16; i++) {
@@ -218,13 +218,13 @@ static void fx_init(fixture *fx) {
     }
     tt_write_file(fx->dir, "attestation_type", "dcap", 4);
     tt_write_file(fx->dir, "report", fx->report, sizeof(fx->report));
-    char *keys = tt_path(fx->dir, "keys");
+    char *keys = ncsl_test_path(fx->dir, "keys");
     assert_int_equal(mkdir(keys, 0700), 0);
     free(keys);
     tt_write_file(fx->dir, "keys/_sgx_mrenclave", fx->key_enclave, 16);
     tt_write_file(fx->dir, "keys/_sgx_mrsigner", fx->key_signer, 16);
-    fx->srv.urd_path = tt_path(fx->dir, "user_report_data");
-    fx->srv.quote_path = tt_path(fx->dir, "quote");
+    fx->srv.urd_path = ncsl_test_path(fx->dir, "user_report_data");
+    fx->srv.quote_path = ncsl_test_path(fx->dir, "quote");
     assert_int_equal(mkfifo(fx->srv.urd_path, 0600), 0);
     assert_int_equal(mkfifo(fx->srv.quote_path, 0600), 0);
     fx->srv.sim = fx->sim;
@@ -239,10 +239,8 @@ static void fx_cleanup(fixture *fx) {
     ncsl_tee_close(fx->sim);
     free(fx->srv.urd_path);
     free(fx->srv.quote_path);
-    tt_rm_rf(fx->dir);
-    tt_rm_rf(fx->sim_dir);
-    free(fx->dir);
-    free(fx->sim_dir);
+    ncsl_test_tmpdir_remove(fx->dir);
+    ncsl_test_tmpdir_remove(fx->sim_dir);
 }
 
 static ncsl_tee *open_ok(const ncsl_tee_options *o) {
@@ -382,7 +380,7 @@ static void test_attestation_type(void **unused) {
     ncsl_err err;
     ncsl_tee *tee = NULL;
     fx_init(&fx);
-    char *type_path = tt_path(fx.dir, "attestation_type");
+    char *type_path = ncsl_test_path(fx.dir, "attestation_type");
 
     /* gramine-direct: the folder without attestation_type. */
     assert_int_equal(unlink(type_path), 0);
@@ -423,7 +421,7 @@ static void test_attestation_type(void **unused) {
     ncsl_tee_close(tee);
 
     /* No folder at all. */
-    char *missing = tt_path(fx.dir, "nothing-here");
+    char *missing = ncsl_test_path(fx.dir, "nothing-here");
     fx.o.gramine_dir = missing;
     assert_int_equal(ncsl_tee_open(&fx.o, &tee, &err), NCSL_E_UNSUPPORTED);
     assert_non_null(strstr(err.message, "does not exist"));
@@ -437,7 +435,7 @@ static void test_bad_report(void **unused) {
     ncsl_err err;
     ncsl_tee *tee = NULL;
     fx_init(&fx);
-    char *report_path = tt_path(fx.dir, "report");
+    char *report_path = ncsl_test_path(fx.dir, "report");
 
     tt_write_file(fx.dir, "report", fx.report, 431);
     assert_int_equal(ncsl_tee_open(&fx.o, &tee, &err), NCSL_E_TEE);
@@ -481,7 +479,7 @@ static void test_bad_keys(void **unused) {
     tt_write_file(fx.dir, "keys/_sgx_mrenclave", long_key, sizeof(long_key));
     assert_int_equal(ncsl_tee_seal_key(tee, NCSL_SEAL_POLICY_MRENCLAVE, k, &err), NCSL_E_TEE);
     assert_non_null(strstr(err.message, "more than 16"));
-    char *signer = tt_path(fx.dir, "keys/_sgx_mrsigner");
+    char *signer = ncsl_test_path(fx.dir, "keys/_sgx_mrsigner");
     assert_int_equal(unlink(signer), 0);
     assert_int_equal(ncsl_tee_seal_key(tee, NCSL_SEAL_POLICY_MRSIGNER, k, &err), NCSL_E_TEE);
     assert_non_null(strstr(err.message, "_sgx_mrsigner is missing"));

@@ -316,8 +316,8 @@ typedef struct fixture {
 static void fake_init(fixture *fx) {
     ncsl_err err;
     memset(fx, 0, sizeof(*fx));
-    fx->sim_dir = tt_tmp_dir("ncsl-tee-occlum");
-    fx->f.sim = tt_open_sim(fx->sim_dir);
+    fx->sim_dir = ncsl_test_tmpdir_make("ncsl-tee-occlum");
+    fx->f.sim = ncsl_test_open_sim_tee(fx->sim_dir);
     assert_int_equal(ncsl_tee_measure(fx->f.sim, &fx->f.m, &err), NCSL_OK);
     for (int i = 0; i < 16; i++) {
         fx->f.cpu_svn[i] = (uint8_t)(0x10 + i);
@@ -341,8 +341,7 @@ static void fake_init(fixture *fx) {
 
 static void fake_cleanup(fixture *fx) {
     ncsl_tee_close(fx->f.sim);
-    tt_rm_rf(fx->sim_dir);
-    free(fx->sim_dir);
+    ncsl_test_tmpdir_remove(fx->sim_dir);
 }
 
 static ncsl_tee *open_ok(fixture *fx) {
@@ -369,10 +368,10 @@ static void test_detection(void **unused) {
     ncsl_err err;
     ncsl_tee *tee = NULL;
     fake_init(&fx);
-    char *tmp = tt_tmp_dir("ncsl-tee-occlum-det");
-    char *nodir = tt_path(tmp, "no-such-attestation");
+    char *tmp = ncsl_test_tmpdir_make("ncsl-tee-occlum-det");
+    char *nodir = ncsl_test_path(tmp, "no-such-attestation");
     tt_write_file(tmp, "plain", "x", 1);
-    char *plain = tt_path(tmp, "plain");
+    char *plain = ncsl_test_path(tmp, "plain");
 
     /* Explicit Occlum outside Occlum. */
     fx.o.sysname = "Linux";
@@ -428,8 +427,7 @@ static void test_detection(void **unused) {
 
     free(plain);
     free(nodir);
-    tt_rm_rf(tmp);
-    free(tmp);
+    ncsl_test_tmpdir_remove(tmp);
     fake_cleanup(&fx);
 }
 

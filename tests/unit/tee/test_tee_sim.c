@@ -20,36 +20,11 @@
 
 #include "attest/attest.h"
 #include "crypto/crypto.h"
+#include "ncsl_test_util.h"
 #include "tee/tee.h"
 #include "tee/tee_int.h"
 
 /* ------------------------------------------------------------------------- helpers */
-
-static char *make_tmp_dir(void) {
-    char tmpl[] = "/tmp/ncsl-tee-test-XXXXXX";
-    char *d = mkdtemp(tmpl);
-    assert_non_null(d);
-    return strdup(d);
-}
-
-static void rm_rf(const char *path) {
-    DIR *d = opendir(path);
-    if (d) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
-                continue;
-            }
-            char sub[4096];
-            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-            rm_rf(sub);
-        }
-        closedir(d);
-        rmdir(path);
-    } else {
-        unlink(path);
-    }
-}
 
 static char *tee_path(const char *data_dir, const char *name) {
     char buf[4096];
@@ -57,45 +32,12 @@ static char *tee_path(const char *data_dir, const char *name) {
     return strdup(buf);
 }
 
-static uint8_t *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
-static bool contains(const uint8_t *hay, size_t hay_len, const void *needle, size_t n) {
-    return n <= hay_len && memmem(hay, hay_len, needle, n) != NULL;
-}
-
-static ncsl_tee *open_sim(const char *data_dir, ncsl_status expect, ncsl_err *err) {
-    ncsl_tee_options o;
-    ncsl_tee *tee = NULL;
-    ncsl_tee_options_default(&o);
-    o.type = NCSL_TEE_SIMULATION;
-    o.data_dir = data_dir;
-    ncsl_status st = ncsl_tee_open(&o, &tee, err);
-    if (st != expect) {
-        fprintf(stderr, "open: %d %s\n", st, err->message);
-    }
-    assert_int_equal(st, expect);
-    return tee;
-}
-
 /* ------------------------------------------------------------------------- tests */
 
 static void test_open_creates_state_and_reopen_is_stable(void **unused) {
-    char *dir = make_tmp_dir();
+    char *dir = ncsl_test_tmpdir_make("ncsl-tee-test");
     ncsl_err err;
-    ncsl_tee *tee = open_sim(dir, NCSL_OK, &err);
+    ncsl_tee *tee = ncsl_test_open_sim_tee_expect(dir, false, NCSL_OK, &err);
     assert_string_equal(ncsl_tee_name(tee), "simulation");
     assert_int_equal(ncsl_tee_get_kind(tee), NCSL_TEE_KIND_SIMULATION);
 
@@ -133,7 +75,7 @@ static void test_open_creates_state_and_reopen_is_stable(void **unused) {
     ncsl_tee_close(tee);
 
     /* Reopen: same identity, same root, same keys. */
-    tee = open_sim(dir, NCSL_OK, &err);
+    tee = ncsl_test_open_sim_tee_expect(dir, false, NCSL_OK, &err);
     assert_int_equal(ncsl_tee_measure(tee, &m2, &err), NCSL_OK);
     assert_memory_equal(&m1, &m2, sizeof(m1));
     size_t root_len2 = 0;
@@ -148,15 +90,15 @@ static void test_open_creates_state_and_reopen_is_stable(void **unused) {
 
     /* mr_enclave is the SHA-256 of this executable. */
     size_t exe_len = 0;
-    uint8_t *exe = slurp("/proc/self/exe", &exe_len);
+    uint8_t *exe = ncsl_test_read_file("/proc/self/exe", &exe_len);
     uint8_t h[32];
     assert_int_equal(ncsl_crypto_sha256(exe, exe_len, h, &err), NCSL_OK);
     assert_memory_equal(h, m1.mr_enclave, 32);
     free(exe);
 
     /* Another installation: other signer, other keys, same enclave. */
-    char *dir2 = make_tmp_dir();
-    tee = open_sim(dir2, NCSL_OK, &err);
+    char *dir2 = ncsl_test_tmpdir_make("ncsl-tee-test");
+    tee = ncsl_test_open_sim_tee_expect(dir2, false, NCSL_OK, &err);
     assert_int_equal(ncsl_tee_measure(tee, &m2, &err), NCSL_OK);
     assert_memory_equal(m1.mr_enclave, m2.mr_enclave, 32);
     assert_memory_not_equal(m1.mr_signer, m2.mr_signer, 32);
@@ -167,14 +109,12 @@ static void test_open_creates_state_and_reopen_is_stable(void **unused) {
     ncsl_tee_close(NULL);
     free(root1_copy);
     free(secret);
-    rm_rf(dir2);
-    free(dir2);
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir2);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 static void test_backend_selection(void **unused) {
-    char *dir = make_tmp_dir();
+    char *dir = ncsl_test_tmpdir_make("ncsl-tee-test");
     ncsl_err err;
     ncsl_tee_options o;
     ncsl_tee *tee = NULL;
@@ -211,53 +151,51 @@ static void test_backend_selection(void **unused) {
     assert_true(m.debug);
     assert_int_equal(m.attributes[0] & 0x2, 0x2);
     ncsl_tee_close(tee);
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 static void test_unsafe_platform_secret_refused(void **unused) {
-    char *dir = make_tmp_dir();
+    char *dir = ncsl_test_tmpdir_make("ncsl-tee-test");
     ncsl_err err;
-    ncsl_tee *tee = open_sim(dir, NCSL_OK, &err);
+    ncsl_tee *tee = ncsl_test_open_sim_tee_expect(dir, false, NCSL_OK, &err);
     ncsl_tee_close(tee);
     char *secret = tee_path(dir, "platform.secret");
 
     assert_int_equal(chmod(secret, 0644), 0);
-    tee = open_sim(dir, NCSL_E_TEE_INSECURE_FILE, &err);
+    tee = ncsl_test_open_sim_tee_expect(dir, false, NCSL_E_TEE_INSECURE_FILE, &err);
     assert_null(tee);
     assert_non_null(strstr(err.message, secret));
     assert_non_null(strstr(err.message, "chmod 600"));
 
     assert_int_equal(chmod(secret, 0600), 0);
-    tee = open_sim(dir, NCSL_OK, &err);
+    tee = ncsl_test_open_sim_tee_expect(dir, false, NCSL_OK, &err);
     ncsl_tee_close(tee);
 
     /* wrong size */
     assert_int_equal(truncate(secret, 31), 0);
-    tee = open_sim(dir, NCSL_E_TEE_INSECURE_FILE, &err);
+    tee = ncsl_test_open_sim_tee_expect(dir, false, NCSL_E_TEE_INSECURE_FILE, &err);
     assert_non_null(strstr(err.message, secret));
     assert_non_null(strstr(err.message, "31 bytes"));
 
     /* not a regular file */
     assert_int_equal(unlink(secret), 0);
     assert_int_equal(mkdir(secret, 0700), 0);
-    tee = open_sim(dir, NCSL_E_TEE_INSECURE_FILE, &err);
+    tee = ncsl_test_open_sim_tee_expect(dir, false, NCSL_E_TEE_INSECURE_FILE, &err);
     assert_non_null(strstr(err.message, "not a regular file"));
     assert_int_equal(rmdir(secret), 0);
 
     /* a new secret (file removed) cannot unseal the old PKI keys: an error, not a new PKI */
-    tee = open_sim(dir, NCSL_E_SEAL_INTEGRITY, &err);
+    tee = ncsl_test_open_sim_tee_expect(dir, false, NCSL_E_SEAL_INTEGRITY, &err);
     assert_non_null(strstr(err.message, "sim_pck.key.sealed"));
 
     free(secret);
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 static void test_keys_sealed_on_disk(void **unused) {
-    char *dir = make_tmp_dir();
+    char *dir = ncsl_test_tmpdir_make("ncsl-tee-test");
     ncsl_err err;
-    ncsl_tee *tee = open_sim(dir, NCSL_OK, &err);
+    ncsl_tee *tee = ncsl_test_open_sim_tee_expect(dir, false, NCSL_OK, &err);
     uint8_t pck[32], att[32];
     assert_int_equal(ncsl__tee_sim_test_private_scalar(tee, NCSL__TEE_SIM_KEY_PCK, pck, &err),
                      NCSL_OK);
@@ -272,7 +210,7 @@ static void test_keys_sealed_on_disk(void **unused) {
         assert_int_equal(stat(p, &sb), 0);
         assert_int_equal(sb.st_mode & 0777, 0600);
         size_t n = 0;
-        uint8_t *b = slurp(p, &n);
+        uint8_t *b = ncsl_test_read_file(p, &n);
         assert_memory_equal(b, "NCSLSEAL", 8);
         free(b);
         free(p);
@@ -289,26 +227,25 @@ static void test_keys_sealed_on_disk(void **unused) {
         }
         char *p = tee_path(dir, e->d_name);
         size_t n = 0;
-        uint8_t *b = slurp(p, &n);
-        assert_false(contains(b, n, "PRIVATE KEY", 11));
-        assert_false(contains(b, n, pck, sizeof(pck)));
-        assert_false(contains(b, n, att, sizeof(att)));
+        uint8_t *b = ncsl_test_read_file(p, &n);
+        assert_false(ncsl_test_mem_contains(b, n, "PRIVATE KEY", 11));
+        assert_false(ncsl_test_mem_contains(b, n, pck, sizeof(pck)));
+        assert_false(ncsl_test_mem_contains(b, n, att, sizeof(att)));
         free(b);
         free(p);
         files++;
     }
     closedir(d);
     assert_int_equal(files, 6); /* secret, 3 certificates, 2 sealed keys; no temp files */
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 static void test_quote_verifies_as_simulation(void **unused) {
-    char *dir = make_tmp_dir();
-    char *dir2 = make_tmp_dir();
+    char *dir = ncsl_test_tmpdir_make("ncsl-tee-test");
+    char *dir2 = ncsl_test_tmpdir_make("ncsl-tee-test");
     ncsl_err err;
-    ncsl_tee *tee = open_sim(dir, NCSL_OK, &err);
-    ncsl_tee *other = open_sim(dir2, NCSL_OK, &err);
+    ncsl_tee *tee = ncsl_test_open_sim_tee_expect(dir, false, NCSL_OK, &err);
+    ncsl_tee *other = ncsl_test_open_sim_tee_expect(dir2, false, NCSL_OK, &err);
     ncsl_tee_measurement m;
     assert_int_equal(ncsl_tee_measure(tee, &m, &err), NCSL_OK);
     uint8_t rd[64];
@@ -416,10 +353,8 @@ static void test_quote_verifies_as_simulation(void **unused) {
     free(q);
     ncsl_tee_close(other);
     ncsl_tee_close(tee);
-    rm_rf(dir2);
-    free(dir2);
-    rm_rf(dir);
-    free(dir);
+    ncsl_test_tmpdir_remove(dir2);
+    ncsl_test_tmpdir_remove(dir);
 }
 
 int main(void) {
