@@ -101,6 +101,17 @@ bool ncsl_write_all(int fd, const void *data, size_t len);
 /* fsync of a directory, so a rename or link in it is durable. Best effort (errors ignored). */
 void ncsl_fsync_dir(const char *dir);
 /*
+ * Reads a whole regular file of at most `max` bytes, not following a final symlink. On success
+ * *buf (caller frees) holds *len bytes plus a NUL not counted. Errors, err->field = `field`:
+ * NCSL_E_NOT_FOUND when it does not exist; `open_failed` when it cannot be opened otherwise;
+ * `unusable` when it is not a regular file or is larger than `max`; NCSL_E_IO when reading
+ * fails; NCSL_E_NOMEM.
+ */
+ncsl_status ncsl_read_small_file(const char *path, size_t max, ncsl_status open_failed,
+                                 ncsl_status unusable, const char *field, uint8_t **buf,
+                                 size_t *len, ncsl_err *err);
+
+/*
  * Makes `path` a private directory: created with mode 0700 when missing (its parent must exist);
  * refused with `insecure` (a status of the caller's subsystem) when it is not a directory (or a
  * symlink) or is writable by group or others, the message naming the fix. NCSL_E_IO when it

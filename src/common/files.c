@@ -49,6 +49,54 @@ void ncsl_fsync_dir(const char *dir) {
     }
 }
 
+ncsl_status ncsl_read_small_file(const char *path, size_t max, ncsl_status open_failed,
+                                 ncsl_status unusable, const char *field, uint8_t **buf,
+                                 size_t *len, ncsl_err *err) {
+    ncsl_status st = NCSL_OK;
+    struct stat sb;
+    uint8_t *data = NULL;
+    size_t got = 0;
+
+    *buf = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) {
+            return ncsl_err_set(err, NCSL_E_NOT_FOUND, field, "%s does not exist", path);
+        }
+        return ncsl_err_set(err, open_failed, field, "cannot open %s: %s", path, strerror(errno));
+    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > (uint64_t)max) {
+        st = ncsl_err_set(err, unusable, field, "%s is not a regular file of at most %zu bytes",
+                          path, max);
+        goto out;
+    }
+    data = malloc((size_t)sb.st_size + 1);
+    if (!data) {
+        st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+        goto out;
+    }
+    while (got < (size_t)sb.st_size) {
+        ssize_t n = read(fd, data + got, (size_t)sb.st_size - got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            st = ncsl_err_set(err, NCSL_E_IO, field, "cannot read %s", path);
+            goto out;
+        }
+        got += (size_t)n;
+    }
+    data[got] = 0;
+    *buf = data;
+    *len = got;
+    data = NULL;
+out:
+    free(data);
+    close(fd);
+    return st;
+}
+
 ncsl_status ncsl_private_dir(const char *path, ncsl_status insecure, const char *field,
                              ncsl_err *err) {
     struct stat st;

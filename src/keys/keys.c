@@ -248,52 +248,6 @@ static ncsl_status ensure_keys_dir(const char *data_dir, const char *dir, ncsl_e
     return ncsl_private_dir(dir, NCSL_E_TEE_INSECURE_FILE, "data_dir", err);
 }
 
-static ncsl_status read_file(const char *path, uint8_t **buf, size_t *len, ncsl_err *err) {
-    ncsl_status st = NCSL_OK;
-    struct stat sb;
-    uint8_t *data = NULL;
-    size_t got = 0;
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-
-    *buf = NULL;
-    *len = 0;
-    if (fd < 0) {
-        if (errno == ENOENT) {
-            return ncsl_err_set(err, NCSL_E_NOT_FOUND, "keys", "%s does not exist", path);
-        }
-        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys", "cannot open %s: %s", path,
-                            strerror(errno));
-    }
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)KEYS_MAX_FILE) {
-        st = ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
-                          "%s is not a regular file of at most %u bytes", path, KEYS_MAX_FILE);
-        goto out;
-    }
-    data = malloc((size_t)sb.st_size + 1);
-    if (!data) {
-        st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-        goto out;
-    }
-    while (got < (size_t)sb.st_size) {
-        ssize_t n = read(fd, data + got, (size_t)sb.st_size - got);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            st = ncsl_err_set(err, NCSL_E_IO, "keys", "cannot read %s", path);
-            goto out;
-        }
-        got += (size_t)n;
-    }
-    *buf = data;
-    *len = got;
-    data = NULL;
-out:
-    free(data);
-    close(fd);
-    return st;
-}
-
 /*
  * Creates `path` with `len` bytes, all or nothing: a 0600 temp file (O_EXCL), fsync, then link()
  * into place, which fails when the file appeared meanwhile (another process created the identity
@@ -498,7 +452,8 @@ ncsl_status ncsl_keys_load_or_create(ncsl_tee *tee, const char *data_dir,
     }
     /* Twice at most: a lost creation race means the winner's file is there to load. */
     for (int attempt = 0; attempt < 2; attempt++) {
-        st = read_file(path, &blob, &blob_len, err);
+        st = ncsl_read_small_file(path, KEYS_MAX_FILE, NCSL_E_KEYS_STATE, NCSL_E_KEYS_STATE, "keys",
+                                  &blob, &blob_len, err);
         if (st == NCSL_OK) {
             st = load_existing(tee, path, blob, blob_len, o.policy, &k, err);
             break;

@@ -146,56 +146,6 @@ out:
     return st;
 }
 
-/* Reads a whole regular file of at most SIM_MAX_FILE bytes. On success *buf (NUL-terminated,
- * caller frees) holds *len bytes. NCSL_E_NOT_FOUND when missing. */
-static ncsl_status read_small_file(const char *path, uint8_t **buf, size_t *len, ncsl_err *err) {
-    ncsl_status st = NCSL_OK;
-    int fd = -1;
-    uint8_t *data = NULL;
-    struct stat sb;
-    size_t got = 0;
-
-    *buf = NULL;
-    *len = 0;
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
-        st = ncsl_err_set(err, errno == ENOENT ? NCSL_E_NOT_FOUND : NCSL_E_IO, NULL,
-                          "cannot open %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > (off_t)SIM_MAX_FILE) {
-        st = ncsl_err_set(err, NCSL_E_TEE_STATE, NULL,
-                          "%s is not a regular file of at most %u bytes", path, SIM_MAX_FILE);
-        goto out;
-    }
-    data = malloc((size_t)sb.st_size + 1);
-    if (!data) {
-        st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-        goto out;
-    }
-    while (got < (size_t)sb.st_size) {
-        ssize_t n = read(fd, data + got, (size_t)sb.st_size - got);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            st = ncsl_err_set(err, NCSL_E_IO, NULL, "cannot read %s", path);
-            goto out;
-        }
-        got += (size_t)n;
-    }
-    data[got] = 0;
-    *buf = data;
-    *len = got;
-    data = NULL;
-out:
-    free(data);
-    if (fd >= 0) {
-        close(fd);
-    }
-    return st;
-}
-
 static ncsl_status hash_executable(uint8_t out[32], ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     int fd = -1;
@@ -522,7 +472,8 @@ static ncsl_status load_sealed_key(sim_state *s, const char *file, const char *l
     if (!path) {
         return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
     }
-    st = read_small_file(path, &blob, &blob_len, err);
+    st = ncsl_read_small_file(path, SIM_MAX_FILE, NCSL_E_IO, NCSL_E_TEE_STATE, NULL, &blob,
+                              &blob_len, err);
     if (st == NCSL_E_NOT_FOUND) {
         st = ncsl_err_set(err, NCSL_E_TEE_STATE, NULL,
                           "%s is missing but the simulation root CA exists; the simulated PKI is "
@@ -756,7 +707,8 @@ static ncsl_status load_cert_file(sim_state *s, const char *file, char **pem, si
     if (!path) {
         return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
     }
-    st = read_small_file(path, &data, len, err);
+    st = ncsl_read_small_file(path, SIM_MAX_FILE, NCSL_E_IO, NCSL_E_TEE_STATE, NULL, &data, len,
+                              err);
     if (st == NCSL_E_NOT_FOUND) {
         st = ncsl_err_set(err, NCSL_E_TEE_STATE, NULL,
                           "%s is missing but the simulation root CA exists; the simulated PKI is "
