@@ -385,6 +385,22 @@ static bool int_in(const ASN1_TYPE *t, int64_t max, int64_t *v) {
            *v >= 0 && *v <= max;
 }
 
+/* Entry `i` of an SGX extension SEQUENCE as an (OID, value) pair: returns the pair (the caller
+ * frees it with sk_ASN1_TYPE_pop_free), with *val borrowed from it and *sfx the OID's suffix
+ * under the SGX arc (in `oid`; NULL when outside the arc). NULL when the entry is not a pair. */
+static STACK_OF(ASN1_TYPE) * oid_pair_at(STACK_OF(ASN1_TYPE) * seq, int i, const ASN1_TYPE **val,
+                                         const char **sfx, char *oid, size_t oid_size) {
+    STACK_OF(ASN1_TYPE) *pair = seq_of(sk_ASN1_TYPE_value(seq, i));
+    if (!pair || sk_ASN1_TYPE_num(pair) != 2 ||
+        sk_ASN1_TYPE_value(pair, 0)->type != V_ASN1_OBJECT) {
+        sk_ASN1_TYPE_pop_free(pair, ASN1_TYPE_free);
+        return NULL;
+    }
+    *val = sk_ASN1_TYPE_value(pair, 1);
+    *sfx = sgx_oid_suffix(sk_ASN1_TYPE_value(pair, 0)->value.object, oid, oid_size);
+    return pair;
+}
+
 /* The TCB sequence (.2): components .2.1-.2.16, PCESVN .2.17, CPUSVN .2.18, each exactly once. */
 static bool pck_tcb_parse(const ASN1_TYPE *t, ncsl__pck_ext *out, char *why, size_t why_size) {
     bool ok = false;
@@ -398,15 +414,13 @@ static bool pck_tcb_parse(const ASN1_TYPE *t, ncsl__pck_ext *out, char *why, siz
         goto out;
     }
     for (int i = 0; i < sk_ASN1_TYPE_num(tcb); i++) {
-        pair = seq_of(sk_ASN1_TYPE_value(tcb, i));
-        if (!pair || sk_ASN1_TYPE_num(pair) != 2 ||
-            sk_ASN1_TYPE_value(pair, 0)->type != V_ASN1_OBJECT) {
+        const ASN1_TYPE *val = NULL;
+        const char *sfx = NULL;
+        pair = oid_pair_at(tcb, i, &val, &sfx, oid, sizeof(oid));
+        if (!pair) {
             snprintf(why, why_size, "SGX extension: TCB entry %d is not (OID, value)", i);
             goto out;
         }
-        const ASN1_TYPE *val = sk_ASN1_TYPE_value(pair, 1);
-        const char *sfx =
-            sgx_oid_suffix(sk_ASN1_TYPE_value(pair, 0)->value.object, oid, sizeof(oid));
         long n = 0;
         char *end = NULL;
         if (sfx && strncmp(sfx, "2.", 2) == 0) {
@@ -493,15 +507,13 @@ bool ncsl__attest_pck_ext_parse(X509 *cert, ncsl__pck_ext *out, char *why, size_
         goto out;
     }
     for (int i = 0; i < sk_ASN1_TYPE_num(outer); i++) {
-        pair = seq_of(sk_ASN1_TYPE_value(outer, i));
-        if (!pair || sk_ASN1_TYPE_num(pair) != 2 ||
-            sk_ASN1_TYPE_value(pair, 0)->type != V_ASN1_OBJECT) {
+        const ASN1_TYPE *val = NULL;
+        const char *sfx = NULL;
+        pair = oid_pair_at(outer, i, &val, &sfx, oid, sizeof(oid));
+        if (!pair) {
             snprintf(why, why_size, "SGX extension: entry %d is not (OID, value)", i);
             goto out;
         }
-        const ASN1_TYPE *val = sk_ASN1_TYPE_value(pair, 1);
-        const char *sfx =
-            sgx_oid_suffix(sk_ASN1_TYPE_value(pair, 0)->value.object, oid, sizeof(oid));
         unsigned bit = 0;
         if (sfx && strcmp(sfx, "2") == 0) {
             bit = 2;
