@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "crypto/crypto.h"
 #include "http.h"
 #include "keys/keys.h"
 #include "receipt/receipt.h"
@@ -119,8 +120,8 @@ static void log_identity(const ncsl_keys *keys) {
     char hex[2 * NCSL_KEYS_P256_PUB_SIZE + 1] = "";
     char address[NCSL_NEO_ADDRESS_SIZE] = "";
     ncsl_keys_signing_pub_compressed(keys, pub);
-    for (size_t i = 0; i < sizeof(pub); i++) {
-        snprintf(hex + 2 * i, 3, "%02x", pub[i]);
+    if (ncsl_crypto_hex_encode(pub, sizeof(pub), hex, sizeof(hex), NULL) != NCSL_OK) {
+        hex[0] = '\0';
     }
     if (ncsl_receipt_neo_address(pub, address, NULL) != NCSL_OK) {
         snprintf(address, sizeof(address), "(unavailable)");
@@ -297,11 +298,7 @@ int main(int argc, char **argv) {
     log_config(&cfg);
 
     ncsl_tee_options tee_opts;
-    ncsl_tee_options_default(&tee_opts);
-    tee_opts.type = cfg.tee.type;
-    tee_opts.simulation_forced = cfg.tee.simulation_mode || cfg.simulation_forced_by_env;
-    tee_opts.debug = cfg.tee.debug;
-    tee_opts.data_dir = cfg.server.data_dir;
+    ncsl_tee_options_from_config(&tee_opts, &cfg);
     if (ncsl_tee_open(&tee_opts, &tee, &err) != NCSL_OK) {
         NCSL_LOG_ERROR("main", "cannot open the TEE: %s", err.message);
         fprintf(stderr, "ncsld: cannot open the TEE: %s\n", err.message);

@@ -19,14 +19,6 @@
 #include "receipt/receipt.h"
 #include "tee/tee.h"
 
-static json_t *hex_json(const uint8_t *p, size_t n) {
-    char hex[2 * 64 + 1];
-    if (n > 64 || ncsl_crypto_hex_encode(p, n, hex, sizeof(hex), NULL) != NCSL_OK) {
-        return json_null();
-    }
-    return json_string(hex);
-}
-
 /* 503 when the daemon runs without a TEE handle (tests that only need execution). */
 static enum MHD_Result answer_no_tee(http_req *r) {
     return ncsl__http_answer_error(r, 503, "SERVICE_UNAVAILABLE", "this server has no TEE attached",
@@ -54,12 +46,12 @@ enum MHD_Result ncsl__http_route_tee_info(http_req *r) {
     json_object_set_new(d, "teeType", json_string(ncsl_tee_name(tee)));
     json_object_set_new(d, "hardware", json_boolean(!sim));
     json_object_set_new(d, "reason", json_string(ncsl_tee_reason(tee)));
-    json_object_set_new(d, "mrEnclave", hex_json(m.mr_enclave, sizeof(m.mr_enclave)));
-    json_object_set_new(d, "mrSigner", hex_json(m.mr_signer, sizeof(m.mr_signer)));
+    (void)ncsl__trust_json_set_hex(d, "mrEnclave", m.mr_enclave, sizeof(m.mr_enclave));
+    (void)ncsl__trust_json_set_hex(d, "mrSigner", m.mr_signer, sizeof(m.mr_signer));
     json_object_set_new(d, "isvProdId", json_integer(m.isv_prod_id));
     json_object_set_new(d, "isvSvn", json_integer(m.isv_svn));
     json_object_set_new(d, "debug", json_boolean(m.debug));
-    json_object_set_new(d, "attributes", hex_json(m.attributes, sizeof(m.attributes)));
+    (void)ncsl__trust_json_set_hex(d, "attributes", m.attributes, sizeof(m.attributes));
     ncsl_keys *keys = r->srv->services.keys;
     if (keys) {
         uint8_t sig_pub[NCSL_KEYS_P256_PUB_SIZE];
@@ -68,8 +60,8 @@ enum MHD_Result ncsl__http_route_tee_info(http_req *r) {
         char address[NCSL_NEO_ADDRESS_SIZE] = "";
         ncsl_keys_signing_pub_compressed(keys, sig_pub);
         ncsl_keys_encryption_pub(keys, enc_pub);
-        json_object_set_new(d, "signingKey", hex_json(sig_pub, sizeof(sig_pub)));
-        json_object_set_new(d, "encryptionKey", hex_json(enc_pub, sizeof(enc_pub)));
+        (void)ncsl__trust_json_set_hex(d, "signingKey", sig_pub, sizeof(sig_pub));
+        (void)ncsl__trust_json_set_hex(d, "encryptionKey", enc_pub, sizeof(enc_pub));
         if (ncsl_proof_enclave_id(sig_pub, enclave_id, NULL) == NCSL_OK) {
             json_object_set_new(d, "enclaveId", json_string(enclave_id));
         }
@@ -385,7 +377,7 @@ enum MHD_Result ncsl__http_route_receipt_verify(http_req *r) {
     json_object_set_new(d, "reason", reason ? json_string(reason) : json_null());
     json_object_set_new(d, "signatureValid", json_boolean(sig_ok));
     json_object_set_new(d, "executionId", json_string(rc.execution_id));
-    json_object_set_new(d, "signingKey", hex_json(rc.signing_key, sizeof(rc.signing_key)));
+    (void)ncsl__trust_json_set_hex(d, "signingKey", rc.signing_key, sizeof(rc.signing_key));
     json_object_set_new(d, "neoAddress", have_address ? json_string(address) : json_null());
     json_object_set_new(d, "attested", json_boolean(attested));
     json_object_set_new(d, "proof",

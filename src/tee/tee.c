@@ -31,6 +31,14 @@ void ncsl_tee_options_default(ncsl_tee_options *opts) {
     }
 }
 
+void ncsl_tee_options_from_config(ncsl_tee_options *opts, const ncsl_config *cfg) {
+    ncsl_tee_options_default(opts);
+    opts->type = cfg->tee.type;
+    opts->simulation_forced = cfg->tee.simulation_mode || cfg->simulation_forced_by_env;
+    opts->debug = cfg->tee.debug;
+    opts->data_dir = cfg->server.data_dir;
+}
+
 static bool is_char_device(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISCHR(st.st_mode);

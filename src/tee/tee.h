@@ -127,6 +127,11 @@ typedef struct ncsl_tee_ops {
  * uname and system calls. `opts` is borrowed. */
 void ncsl_tee_options_default(ncsl_tee_options *opts);
 
+/* Defaults, then what a finalized configuration (borrowed) says: Tee.Type, Tee.Debug, simulation
+ * forced by Tee.SimulationMode or OCCLUM_SIMULATION, and Server.DataDir (borrowed from `cfg`:
+ * it must outlive the open call). */
+void ncsl_tee_options_from_config(ncsl_tee_options *opts, const ncsl_config *cfg);
+
 /*
  * Picks the backend and opens it. `opts` (NULL: defaults) is borrowed; what the handle keeps is
  * copied. ncsl_tee_reason says which backend was chosen and why.

@@ -62,11 +62,10 @@ struct ncsl_tee *ncsl_cli_open_tee(const char *config_file, const char *data_dir
         return NULL;
     }
     ncsl_tee_options opts;
-    ncsl_tee_options_default(&opts);
-    opts.type = cfg.tee.type;
-    opts.simulation_forced = cfg.tee.simulation_mode || cfg.simulation_forced_by_env;
-    opts.debug = cfg.tee.debug;
-    opts.data_dir = data_dir ? data_dir : cfg.server.data_dir;
+    ncsl_tee_options_from_config(&opts, &cfg);
+    if (data_dir) {
+        opts.data_dir = data_dir;
+    }
     ncsl_tee *tee = NULL;
     if (ncsl_tee_open(&opts, &tee, &err) != NCSL_OK) {
         ncsl_cli_errorf("cannot open the TEE (data dir %s): %s", opts.data_dir, err.message);

@@ -17,7 +17,7 @@
 
 #include "cli_trust.h"
 #include "common/common.h"
-#include "crypto/crypto.h"
+#include "keys/trust_util.h"
 
 #define QUOTE_MAX ((size_t)1 << 20)
 
@@ -65,14 +65,6 @@ static const char *step_name(ncsl_attest_step s) {
     return "other";
 }
 
-static json_t *hex_value(const uint8_t *p, size_t n) {
-    char hex[2 * 64 + 1];
-    if (n > 64 || ncsl_crypto_hex_encode(p, n, hex, sizeof(hex), NULL) != NCSL_OK) {
-        return json_null();
-    }
-    return json_string(hex);
-}
-
 static json_t *verdict_json(const ncsl_quote_verdict *v) {
     json_t *o = json_object();
     if (!o) {
@@ -101,15 +93,18 @@ static json_t *verdict_json(const ncsl_quote_verdict *v) {
         json_object_set_new(o, "qeSvn", json_integer(v->qe_svn));
         json_object_set_new(o, "pceSvn", json_integer(v->pce_svn));
         json_object_set_new(o, "debug", json_boolean(v->debug));
-        json_object_set_new(o, "mrEnclave", hex_value(v->mr_enclave, sizeof(v->mr_enclave)));
-        json_object_set_new(o, "mrSigner", hex_value(v->mr_signer, sizeof(v->mr_signer)));
+        (void)ncsl__trust_json_set_hex(o, "mrEnclave", v->mr_enclave, sizeof(v->mr_enclave));
+        (void)ncsl__trust_json_set_hex(o, "mrSigner", v->mr_signer, sizeof(v->mr_signer));
         json_object_set_new(o, "isvProdId", json_integer(v->isv_prod_id));
         json_object_set_new(o, "isvSvn", json_integer(v->isv_svn));
-        json_object_set_new(o, "cpuSvn", hex_value(v->cpu_svn, sizeof(v->cpu_svn)));
-        json_object_set_new(o, "attributes", hex_value(v->attributes, sizeof(v->attributes)));
-        json_object_set_new(o, "reportData", hex_value(v->report_data, sizeof(v->report_data)));
-        json_object_set_new(o, "fmspc",
-                            v->has_fmspc ? hex_value(v->fmspc, sizeof(v->fmspc)) : json_null());
+        (void)ncsl__trust_json_set_hex(o, "cpuSvn", v->cpu_svn, sizeof(v->cpu_svn));
+        (void)ncsl__trust_json_set_hex(o, "attributes", v->attributes, sizeof(v->attributes));
+        (void)ncsl__trust_json_set_hex(o, "reportData", v->report_data, sizeof(v->report_data));
+        if (v->has_fmspc) {
+            (void)ncsl__trust_json_set_hex(o, "fmspc", v->fmspc, sizeof(v->fmspc));
+        } else {
+            json_object_set_new(o, "fmspc", json_null());
+        }
     }
     return o;
 }
