@@ -89,6 +89,9 @@ void ncsl_time_rfc3339(char *out, size_t out_size);
 ncsl_status ncsl_uuid_v4(char out[37]);
 /* strdup that returns NULL on NULL. */
 char *ncsl_strdup(const char *s);
+/* Unpadded base64url (RFC 4648 section 5) of `len` bytes into `out` (caller-owned, at least
+ * (len * 4 + 2) / 3 + 1 bytes), NUL-terminated. */
+void ncsl_base64url_encode(const uint8_t *in, size_t len, char *out);
 char *ncsl_strndup(const char *s, size_t n);
 /* Number of online CPUs, at least 1. */
 unsigned ncsl_cpu_count(void);

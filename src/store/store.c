@@ -189,27 +189,6 @@ static void be32(uint8_t out[4], uint32_t v) {
     out[3] = (uint8_t)v;
 }
 
-static void base64url(const uint8_t *in, size_t len, char *out) {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < len; i++) {
-        acc = (acc << 8) | in[i];
-        bits += 8;
-        while (bits >= 6) {
-            bits -= 6;
-            out[o++] = alphabet[(acc >> bits) & 63];
-        }
-    }
-    if (bits > 0) {
-        out[o++] = alphabet[(acc << (6 - bits)) & 63];
-    }
-    out[o] = '\0';
-    acc = 0;
-}
-
 void ncsl_store_time_rfc3339(int64_t ms, char *out, size_t out_size) {
     time_t sec = (time_t)(ms / 1000);
     long rem = (long)(ms % 1000);
@@ -739,7 +718,7 @@ ncsl_status ncsl_store_api_key_create(ncsl_store *s, const char *user_id, ncsl_s
         return st;
     }
     memcpy(key_out, NCSL_STORE_API_KEY_PREFIX, sizeof(NCSL_STORE_API_KEY_PREFIX) - 1);
-    base64url(raw, sizeof(raw), key_out + sizeof(NCSL_STORE_API_KEY_PREFIX) - 1);
+    ncsl_base64url_encode(raw, sizeof(raw), key_out + sizeof(NCSL_STORE_API_KEY_PREFIX) - 1);
     ncsl_wipe(raw, sizeof(raw));
     if (ncsl_uuid_v4(k.id) != NCSL_OK) {
         st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "the random generator failed");
