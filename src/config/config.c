@@ -31,6 +31,22 @@
  *     "ConnectionTimeoutSeconds": 30          1..3600, idle or slow connection
  *     "ShutdownGraceSeconds": 30              0..3600, SIGTERM drain time for in-flight calls
  *     "LogLevel": "info"                      error | warn | info | debug
+ *     "AdminKey": ""                          >= 32 bytes; else NCSL_ADMIN_KEY, else generated
+ *   },                                        into <DataDir>/admin.key (a secret: never logged)
+ *   "Storage": {
+ *     "Backend": "sqlite"                     the one backend of this build
+ *     "SealPolicy": "MRSIGNER"                MRSIGNER | MRENCLAVE, for a NEW database
+ *     "Connections": 4                        1..64, connection pool
+ *     "BusyTimeoutMs": 5000                   0..600000, wait for a lock held elsewhere
+ *   },
+ *   "Limits": {                               per user (storage: per function)
+ *     "RequestsPerSecond": 1000               0..1000000 (0: no rate limit), token refill
+ *     "Burst": 2000                           1..10000000, bucket size
+ *     "MaxSecretsPerUser": 100                1..100000
+ *     "MaxSecretBytes": 4096                  1..16777216
+ *     "StorageQuotaBytes": 10485760           1024..68719476736, keys + values per function
+ *     "MaxStorageKeyBytes": 512               1..1024
+ *     "MaxStorageValueBytes": 1048576         1..16777216, a value's JSON text
  *   },
  *   "JavaScript": {
  *     "MaxMemoryMB": 512                      1..65536, JS heap per call
@@ -65,15 +81,17 @@
 
 /* ------------------------------------------------------------------------- key tables */
 typedef enum key_kind {
-    KEY_BOOL,     /* bool */
-    KEY_STRING,   /* char[size] */
-    KEY_UINT,     /* unsigned */
-    KEY_U32,      /* uint32_t */
-    KEY_SIZE,     /* size_t, value * scale */
-    KEY_LISTEN,   /* server.listen_host / listen_port */
-    KEY_LOGLEVEL, /* int */
-    KEY_TEETYPE,  /* ncsl_tee_type */
-    KEY_SECTION,  /* nested object */
+    KEY_BOOL,       /* bool */
+    KEY_STRING,     /* char[size] */
+    KEY_UINT,       /* unsigned */
+    KEY_U32,        /* uint32_t */
+    KEY_SIZE,       /* size_t, value * scale */
+    KEY_LISTEN,     /* server.listen_host / listen_port */
+    KEY_LOGLEVEL,   /* int */
+    KEY_TEETYPE,    /* ncsl_tee_type */
+    KEY_BACKEND,    /* char[size]: "sqlite" (the one backend of this build) */
+    KEY_SEALPOLICY, /* bool: "MRENCLAVE" true, "MRSIGNER" false */
+    KEY_SECTION,    /* nested object */
 } key_kind;
 
 typedef struct key_spec {
@@ -134,6 +152,28 @@ static const key_spec g_server_keys[] = {
     K_NUM("ConnectionTimeoutSeconds", KEY_UINT, server.connection_timeout_s, 1, 3600),
     K_NUM("ShutdownGraceSeconds", KEY_UINT, server.shutdown_grace_s, 0, 3600),
     {.name = "LogLevel", .kind = KEY_LOGLEVEL, .offset = OFF(server.log_level)},
+    K_STR("AdminKey", server.admin_key, .min = 32),
+};
+
+static const key_spec g_storage_keys[] = {
+    {.name = "Backend",
+     .kind = KEY_BACKEND,
+     .offset = OFF(storage.backend),
+     .size = SZ(storage.backend)},
+    {.name = "SealPolicy", .kind = KEY_SEALPOLICY, .offset = OFF(storage.seal_mrenclave)},
+    K_NUM("Connections", KEY_UINT, storage.connections, 1, 64),
+    K_NUM("BusyTimeoutMs", KEY_U32, storage.busy_timeout_ms, 0, 600000),
+};
+
+static const key_spec g_limits_keys[] = {
+    K_NUM("RequestsPerSecond", KEY_UINT, limits.requests_per_second, 0, 1000000),
+    K_NUM("Burst", KEY_UINT, limits.burst, 1, 10000000),
+    K_NUM("MaxSecretsPerUser", KEY_UINT, limits.max_secrets_per_user, 1, 100000),
+    K_NUM("MaxSecretBytes", KEY_SIZE, limits.max_secret_bytes, 1, 16 * MIB, .scale = 1),
+    K_NUM("StorageQuotaBytes", KEY_SIZE, limits.storage_quota_bytes, 1024, 64 * GIB, .scale = 1),
+    K_NUM("MaxStorageKeyBytes", KEY_SIZE, limits.max_storage_key_bytes, 1, 1024, .scale = 1),
+    K_NUM("MaxStorageValueBytes", KEY_SIZE, limits.max_storage_value_bytes, 1, 16 * MIB,
+          .scale = 1),
 };
 
 static const key_spec g_js_keys[] = {
@@ -148,9 +188,9 @@ static const key_spec g_js_keys[] = {
 };
 
 static const key_spec g_top_keys[] = {
-    K_SECTION("Tee", g_tee_keys),
-    K_SECTION("Server", g_server_keys),
-    K_SECTION("JavaScript", g_js_keys),
+    K_SECTION("Tee", g_tee_keys),       K_SECTION("Server", g_server_keys),
+    K_SECTION("JavaScript", g_js_keys), K_SECTION("Storage", g_storage_keys),
+    K_SECTION("Limits", g_limits_keys),
 };
 
 typedef struct unused_reason {
@@ -215,6 +255,18 @@ void ncsl_config_defaults(ncsl_config *cfg) {
     cfg->server.log_level = NCSL_LOG_LEVEL_INFO;
 
     js_defaults(&cfg->js);
+
+    snprintf(cfg->storage.backend, sizeof(cfg->storage.backend), "%s", "sqlite");
+    cfg->storage.connections = 4;
+    cfg->storage.busy_timeout_ms = 5000;
+
+    cfg->limits.requests_per_second = 1000;
+    cfg->limits.burst = 2000;
+    cfg->limits.max_secrets_per_user = 100;
+    cfg->limits.max_secret_bytes = 4096;
+    cfg->limits.storage_quota_bytes = 10 * MIB;
+    cfg->limits.max_storage_key_bytes = 512;
+    cfg->limits.max_storage_value_bytes = 1 * MIB;
 }
 
 const char *ncsl_tee_type_name(ncsl_tee_type t) {
@@ -363,6 +415,10 @@ static ncsl_status load_value(ncsl_config *cfg, json_t *v, const char *path, con
         }
         size_t n = json_string_length(v);
         if (n < k->min) {
+            if (k->min > 1) {
+                return ncsl_err_set(err, NCSL_E_CONFIG, path, "must be at least %llu bytes",
+                                    (unsigned long long)k->min);
+            }
             return ncsl_err_set(err, NCSL_E_CONFIG, path, "must not be empty");
         }
         if (n >= k->size || memchr(json_string_value(v), '\0', n)) {
@@ -394,6 +450,23 @@ static ncsl_status load_value(ncsl_config *cfg, json_t *v, const char *path, con
                                 "\"Gramine\"");
         }
         *(ncsl_tee_type *)(base + k->offset) = (ncsl_tee_type)t;
+        return NCSL_OK;
+    }
+    case KEY_BACKEND:
+        if (!json_is_string(v) || strcasecmp(json_string_value(v), "sqlite") != 0) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path,
+                                "expected \"sqlite\" (the one storage backend of this build)");
+        }
+        snprintf(base + k->offset, k->size, "%s", "sqlite");
+        return NCSL_OK;
+    case KEY_SEALPOLICY: {
+        const char *p = json_is_string(v) ? json_string_value(v) : "";
+        if (strcasecmp(p, "MRSIGNER") != 0 && strcasecmp(p, "MRENCLAVE") != 0) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path,
+                                "expected \"MRSIGNER\" (survives enclave upgrades) or "
+                                "\"MRENCLAVE\" (this exact build)");
+        }
+        *(bool *)(base + k->offset) = strcasecmp(p, "MRENCLAVE") == 0;
         return NCSL_OK;
     }
     case KEY_UINT:

@@ -56,12 +56,36 @@ typedef struct ncsl_config_server {
     unsigned connection_timeout_s;       /* idle/slow connection timeout: 30 */
     unsigned shutdown_grace_s;           /* SIGTERM: wait this long for in-flight calls: 30 */
     int log_level;                       /* ncsl_log_level */
+    /* The admin API key ("" = NCSL_ADMIN_KEY, else generated into <data dir>/admin.key).
+     * A secret: never logged. */
+    char admin_key[160];
 } ncsl_config_server;
+
+/* "Storage": where the service's sealed state lives (src/store). */
+typedef struct ncsl_config_storage {
+    char backend[32];         /* "sqlite" */
+    bool seal_mrenclave;      /* "SealPolicy": "MRSIGNER" (default) | "MRENCLAVE" */
+    unsigned connections;     /* pool size: 4 */
+    uint32_t busy_timeout_ms; /* 5000 */
+} ncsl_config_storage;
+
+/* "Limits": per-user quotas and rates of the multi-tenant API. */
+typedef struct ncsl_config_limits {
+    unsigned requests_per_second;   /* per user, token bucket refill; 0 = no rate limit */
+    unsigned burst;                 /* bucket size */
+    unsigned max_secrets_per_user;  /* 100 */
+    size_t max_secret_bytes;        /* 4096 */
+    size_t storage_quota_bytes;     /* per function: 10 MiB */
+    size_t max_storage_key_bytes;   /* 512 */
+    size_t max_storage_value_bytes; /* 1 MiB */
+} ncsl_config_limits;
 
 typedef struct ncsl_config {
     ncsl_config_tee tee;
     ncsl_config_server server;
     ncsl_engine_options js; /* "JavaScript" section: limits and workers */
+    ncsl_config_storage storage;
+    ncsl_config_limits limits;
     /* Settings read from the file that this build does not use ("Tee.Occlum.NodeJsPath"). */
     char unused[NCSL_CONFIG_MAX_UNUSED][96];
     size_t unused_count;

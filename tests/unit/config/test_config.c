@@ -166,6 +166,17 @@ static void test_errors_name_the_key(void **state) {
         {"{\"Tee\":{\"Occlum\":{\"MaxProcesses\":0}}}", "Tee.Occlum.MaxProcesses", "positive"},
         {"{\"Tee\":{\"Occlum\":{\"MaxExecutionTimeSeconds\":0.5}}}",
          "Tee.Occlum.MaxExecutionTimeSeconds", "positive integer"},
+        {"{\"Server\":{\"AdminKey\":\"short\"}}", "Server.AdminKey", "at least 32"},
+        {"{\"Server\":{\"AdminKey\":7}}", "Server.AdminKey", "expected a string"},
+        {"{\"Storage\":{\"Backend\":\"postgres\"}}", "Storage.Backend", "sqlite"},
+        {"{\"Storage\":{\"SealPolicy\":\"none\"}}", "Storage.SealPolicy", "MRSIGNER"},
+        {"{\"Storage\":{\"Connections\":0}}", "Storage.Connections", "positive"},
+        {"{\"Storage\":{\"Nope\":0}}", "Storage.Nope", "unknown setting"},
+        {"{\"Limits\":{\"RequestsPerSecond\":-1}}", "Limits.RequestsPerSecond", "integer"},
+        {"{\"Limits\":{\"MaxSecretsPerUser\":0}}", "Limits.MaxSecretsPerUser", "positive"},
+        {"{\"Limits\":{\"StorageQuotaBytes\":10}}", "Limits.StorageQuotaBytes", "between"},
+        {"{\"Limits\":{\"MaxStorageKeyBytes\":2048}}", "Limits.MaxStorageKeyBytes", "between"},
+        {"{\"Limits\":[]}", "Limits", "expected an object"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ncsl_config cfg;
@@ -216,7 +227,12 @@ static void test_full_file(void **state) {
                        "\"ShutdownGraceSeconds\":0,\"LogLevel\":\"DEBUG\"},"
                        "\"JavaScript\":{\"MaxMemoryMB\":64,\"TimeoutMs\":250,\"MaxStackKB\":256,"
                        "\"MaxOutputBytes\":1000,\"MaxLogBytes\":10,\"MaxCodeBytes\":2000,"
-                       "\"MaxInputBytes\":3000,\"Workers\":3}}";
+                       "\"MaxInputBytes\":3000,\"Workers\":3},"
+                       "\"Storage\":{\"Backend\":\"SQLite\",\"SealPolicy\":\"mrenclave\","
+                       "\"Connections\":2,\"BusyTimeoutMs\":100},"
+                       "\"Limits\":{\"RequestsPerSecond\":0,\"Burst\":3,\"MaxSecretsPerUser\":7,"
+                       "\"MaxSecretBytes\":64,\"StorageQuotaBytes\":2048,"
+                       "\"MaxStorageKeyBytes\":16,\"MaxStorageValueBytes\":100}}";
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
     ncsl_config cfg;
@@ -240,6 +256,17 @@ static void test_full_file(void **state) {
     assert_int_equal(cfg.js.max_log_bytes, 10);
     assert_int_equal(cfg.js.max_code_bytes, 2000);
     assert_int_equal(cfg.js.max_input_bytes, 3000);
+    assert_string_equal(cfg.storage.backend, "sqlite");
+    assert_true(cfg.storage.seal_mrenclave);
+    assert_int_equal(cfg.storage.connections, 2);
+    assert_int_equal(cfg.storage.busy_timeout_ms, 100);
+    assert_int_equal(cfg.limits.requests_per_second, 0);
+    assert_int_equal(cfg.limits.burst, 3);
+    assert_int_equal(cfg.limits.max_secrets_per_user, 7);
+    assert_int_equal(cfg.limits.max_secret_bytes, 64);
+    assert_int_equal(cfg.limits.storage_quota_bytes, 2048);
+    assert_int_equal(cfg.limits.max_storage_key_bytes, 16);
+    assert_int_equal(cfg.limits.max_storage_value_bytes, 100);
     assert_int_equal(cfg.unused_count, 0);
     assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
     assert_int_equal(cfg.server.http_threads, 2);
