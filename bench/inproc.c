@@ -1,11 +1,14 @@
 /*
  * In-process benchmark: microseconds per call of the canonical function with a fresh JS context
  * per call, without HTTP. Two paths:
- *   sandbox  ncsl_js_run on one runtime in this thread (context creation, compile, input parse,
- *            main, result serialization)
+ *   sandbox  ncsl_js_run on one runtime in this thread (context creation, bytecode from the
+ *            shared cache, input parse, main, result serialization)
  *   engine   ncsl_engine_execute through the worker pool (adds the queue and thread hand-off)
+ *   compile  ncsl_js_compile with the bytecode cache emptied before each call: what deploying
+ *            a function costs (a temporary runtime, the parse, the cache insert); the two paths
+ *            above load bytecode from the cache after their first call
  * Reports the median of REPS repetitions of CALLS calls (after a warm-up), with min-max, and the
- * peak JS heap of one call.
+ * peak JS heap of one call (for compile: the size of the bytecode).
  *
  *   build/release/bench/ncsl_bench_inproc [--calls N] [--reps N]
  */
@@ -62,6 +65,24 @@ static int run_sandbox(int calls, double *us_per_call, uint64_t *heap) {
     return 0;
 }
 
+static int run_compile(int calls, double *us_per_call, uint64_t *bytecode) {
+    uint64_t total = 0;
+    for (int i = 0; i < calls; i++) {
+        ncsl_js_compile_info info;
+        ncsl_err err;
+        ncsl_js_bc_cache_clear();
+        uint64_t t0 = ncsl_now_ns();
+        if (ncsl_js_compile(CODE, strlen(CODE), NULL, &info, &err) != NCSL_OK || info.cached) {
+            fprintf(stderr, "compile failed: %s\n", err.message);
+            return -1;
+        }
+        total += ncsl_now_ns() - t0;
+        *bytecode = info.bytecode_bytes;
+    }
+    *us_per_call = (double)total / 1000.0 / calls;
+    return 0;
+}
+
 static int run_engine(ncsl_engine *e, int calls, double *us_per_call, uint64_t *heap) {
     ncsl_exec_request req = {.code = CODE,
                              .code_len = strlen(CODE),
@@ -114,15 +135,20 @@ int main(int argc, char **argv) {
     printf("ncsl %s, QuickJS-ng %s; %d calls x %d reps per path, median [min-max]\n",
            ncsl_version(), ncsl_quickjs_version(), calls, reps);
     printf("%-10s %12s %22s %14s\n", "path", "us/call", "[min-max]", "heap B/call");
-    const char *names[] = {"sandbox", "engine"};
+    const char *names[] = {"sandbox", "engine", "compile"};
     int rc = 0;
-    for (int p = 0; p < 2 && rc == 0; p++) {
+    for (int p = 0; p < 3 && rc == 0; p++) {
         double v[100];
-        uint64_t heap = 0;
+        uint64_t heap = 0; /* for compile: bytecode bytes */
         double warm;
-        rc = p == 0 ? run_sandbox(200, &warm, &heap) : run_engine(e, 200, &warm, &heap);
+        int n = p == 2 ? (calls + 9) / 10 : calls; /* a tenth as many: each empties the cache */
+        rc = p == 0   ? run_sandbox(200, &warm, &heap)
+             : p == 1 ? run_engine(e, 200, &warm, &heap)
+                      : run_compile(20, &warm, &heap);
         for (int r = 0; r < reps && rc == 0; r++) {
-            rc = p == 0 ? run_sandbox(calls, &v[r], &heap) : run_engine(e, calls, &v[r], &heap);
+            rc = p == 0   ? run_sandbox(n, &v[r], &heap)
+                 : p == 1 ? run_engine(e, n, &v[r], &heap)
+                          : run_compile(n, &v[r], &heap);
         }
         if (rc == 0) {
             qsort(v, (size_t)reps, sizeof(v[0]), cmp_double);

@@ -11,6 +11,7 @@
 #ifndef NCSL_NCSL_H
 #define NCSL_NCSL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -175,6 +176,49 @@ typedef struct ncsl_secret {
     size_t value_len;
 } ncsl_secret;
 
+/*
+ * Persistent storage behind the JS `storage` global of one call (a deployed function's key-value
+ * data). The engine never talks to a database: the embedder (ncsld) supplies these hooks. During
+ * the call, reads go to get/list/usage (through the call's own pending writes first); writes are
+ * buffered in the call and handed to commit, as one batch, only after main() succeeded, so a
+ * failed call applies nothing. Every hook runs on the worker thread of the call; `user` and the
+ * struct must stay valid until the done callback has returned. Values are JSON text.
+ */
+typedef enum ncsl_storage_write_type {
+    NCSL_STORAGE_SET = 1,    /* key = value */
+    NCSL_STORAGE_REMOVE = 2, /* delete key (absent: nothing happens) */
+    NCSL_STORAGE_CLEAR = 3,  /* delete every key */
+} ncsl_storage_write_type;
+
+typedef struct ncsl_storage_write {
+    ncsl_storage_write_type type;
+    const char *key;   /* SET, REMOVE: NUL-terminated (keys never hold NUL) */
+    const char *value; /* SET: JSON text, value_len bytes */
+    size_t value_len;
+} ncsl_storage_write;
+
+typedef struct ncsl_storage_hooks {
+    void *user;
+    /* The stored JSON text of `key`: *found false when absent. On NCSL_OK with *found, *value is
+     * a new buffer the engine frees with free_value(*value, *value_len). */
+    ncsl_status (*get)(void *user, const char *key, char **value, size_t *value_len, bool *found,
+                       ncsl_err *err);
+    /* The stored keys starting with `prefix` ("" for all), sorted bytewise: *keys is a new array
+     * the engine frees with free_keys(*keys, *count). */
+    ncsl_status (*list)(void *user, const char *prefix, char ***keys, size_t *count, ncsl_err *err);
+    /* Bytes (keys + values) stored now, counted against quota_bytes. */
+    ncsl_status (*usage)(void *user, uint64_t *bytes, ncsl_err *err);
+    /* Applies `writes` (in order) atomically, all or none; NCSL_E_STORE_QUOTA when the result
+     * would be over quota_bytes. Called at most once, only when main() succeeded and wrote. */
+    ncsl_status (*commit)(void *user, const ncsl_storage_write *writes, size_t count,
+                          ncsl_err *err);
+    void (*free_value)(char *value, size_t len);
+    void (*free_keys)(char **keys, size_t count);
+    size_t max_key_bytes;   /* a key's UTF-8 length, 1..this */
+    size_t max_value_bytes; /* a value's JSON text */
+    uint64_t quota_bytes;   /* keys + values of the function; 0: no quota */
+} ncsl_storage_hooks;
+
 /* One call. Every pointer is borrowed: the engine copies what it needs before submit returns. */
 typedef struct ncsl_exec_request {
     const char *code; /* source defining `main`; required */
@@ -187,12 +231,17 @@ typedef struct ncsl_exec_request {
     const char *user_id;       /* NULL or "" allowed */
     uint32_t timeout_ms;       /* 0 = engine default; larger than the default is clamped */
     size_t memory_limit_bytes; /* 0 = engine default; larger than the default is clamped */
+    /* The call's `storage`; NULL: calling any storage method throws (no deployed function).
+     * Unlike the other fields this is NOT copied: it must outlive the call (see above). */
+    const ncsl_storage_hooks *storage;
 } ncsl_exec_request;
 
 /*
  * Called once per submitted call, on a worker thread. `st` is NCSL_OK when main() succeeded, an
- * NCSL_E_JS_* code when the function failed (then `result` still carries logs and the error), or
- * another code when the call could not run (then `result` is NULL). The callback takes ownership
+ * NCSL_E_JS_* code when the function failed (then `result` still carries logs and the error), the
+ * commit's status (NCSL_E_STORE_QUOTA, NCSL_E_STORE...) when main() succeeded but committing its
+ * storage writes failed (then `result` carries logs and the error, no value), or another code
+ * when the call could not run (then `result` is NULL). The callback takes ownership
  * of `result` (free with ncsl_result_destroy); `err` is borrowed for the call's duration.
  */
 typedef void (*ncsl_exec_done_fn)(void *user, ncsl_status st, ncsl_result *result,
@@ -205,8 +254,9 @@ NCSL_API NCSL_NODISCARD ncsl_status ncsl_engine_submit(ncsl_engine *engine,
                                                        ncsl_exec_done_fn done, void *user,
                                                        ncsl_err *err);
 
-/* Runs a call and waits for it. Same status semantics as the callback. On NCSL_OK or an
- * NCSL_E_JS_* status, *out is set and the caller frees it with ncsl_result_destroy. */
+/* Runs a call and waits for it. Same status semantics as the callback. Whenever the callback
+ * would get a result (NCSL_OK, NCSL_E_JS_*, a failed storage commit), *out is set and the caller
+ * frees it with ncsl_result_destroy. */
 NCSL_API NCSL_NODISCARD ncsl_status ncsl_engine_execute(ncsl_engine *engine,
                                                         const ncsl_exec_request *req,
                                                         ncsl_result **out, ncsl_err *err);

@@ -27,6 +27,7 @@ typedef struct job {
     char *function_id;
     char *user_id;
     ncsl_js_limits limits;
+    const ncsl_storage_hooks *storage; /* borrowed: the submitter keeps it alive (ncsl.h) */
     ncsl_exec_done_fn done;
     void *user;
 } job;
@@ -110,6 +111,39 @@ static void finish_job(ncsl_engine *e, job *j, ncsl_status st, ncsl_result *res,
     j->done(j->user, st, res, err);
 }
 
+/*
+ * Commits the storage writes of a successful call (takes them out of the outcome), once. When
+ * the commit fails (quota raced by a concurrent call, a store error) the call fails with the
+ * commit's status and message: logs stay, the result goes.
+ */
+static ncsl_status commit_storage(const job *j, ncsl_result *res, ncsl_err *err) {
+    ncsl_js_outcome *o = &res->outcome;
+    ncsl_err cerr;
+    ncsl_err_clear(&cerr);
+    ncsl_status st =
+        j->storage->commit(j->storage->user, o->storage_writes, o->storage_write_count, &cerr);
+    ncsl_js_storage_writes_free(o->storage_writes, o->storage_write_count);
+    o->storage_writes = NULL;
+    o->storage_write_count = 0;
+    if (st == NCSL_OK) {
+        return NCSL_OK;
+    }
+    cerr.message[sizeof(cerr.message) - 1] = '\0';
+    const char *msg = cerr.message[0] ? cerr.message : ncsl_status_str(st);
+    ncsl_err_set(err, st, cerr.field[0] ? cerr.field : NULL, "%s", msg);
+    free(o->result_json);
+    o->result_json = NULL;
+    o->result_len = 0;
+    free(o->error_name);
+    free(o->error_message);
+    free(o->error_stack);
+    o->error_name = ncsl_strdup(st == NCSL_E_STORE_QUOTA ? "QuotaExceededError" : "StorageError");
+    o->error_message = ncsl_strdup(msg);
+    o->error_stack = NULL;
+    o->status = st;
+    return st;
+}
+
 /* Runs one job on this worker's runtime and hands the result to the job's callback. */
 static void run_job(ncsl_engine *e, ncsl_js_runtime *rt, job *j) {
     ncsl_err err;
@@ -134,12 +168,19 @@ static void run_job(ncsl_engine *e, ncsl_js_runtime *rt, job *j) {
         .secrets = j->secrets,
         .secret_count = j->secret_count,
         .limits = j->limits,
+        .storage = j->storage,
     };
     uint64_t t0 = ncsl_now_ns();
     ncsl_status st = ncsl_js_run(rt, &call, &res->outcome, &err);
+    /* only a call that succeeded has writes; a failed one never reaches the store */
+    bool committed = false;
+    if (st == NCSL_OK && res->outcome.storage_write_count && j->storage) {
+        st = commit_storage(j, res, &err);
+        committed = true;
+    }
     res->execution_time_ns = ncsl_now_ns() - t0;
     res->status = st;
-    if (st == NCSL_OK || ncsl__status_is_js_failure(st)) {
+    if (st == NCSL_OK || ncsl__status_is_js_failure(st) || committed) {
         finish_job(e, j, st, res, &err);
     } else {
         ncsl_result_destroy(res);
@@ -337,6 +378,12 @@ static ncsl_status job_from_request(const ncsl_engine *e, const ncsl_exec_reques
                             "input is %zu bytes; the limit is %zu", req->input_len,
                             o->max_input_bytes);
     }
+    const ncsl_storage_hooks *h = req->storage;
+    if (h && (!h->get || !h->list || !h->usage || !h->commit || !h->free_value || !h->free_keys)) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "storage",
+                            "every storage hook (get, list, usage, commit, free_value, "
+                            "free_keys) is required");
+    }
     job *j = calloc(1, sizeof(*j));
     if (!j) {
         return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
@@ -371,6 +418,7 @@ static ncsl_status job_from_request(const ncsl_engine *e, const ncsl_exec_reques
     j->limits.stack_bytes = o->stack_size_bytes;
     j->limits.max_output_bytes = o->max_output_bytes;
     j->limits.max_log_bytes = o->max_log_bytes;
+    j->storage = req->storage;
     *out = j;
     return NCSL_OK;
 }

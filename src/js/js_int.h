@@ -14,33 +14,25 @@
 
 #include "js/js.h"
 
-/* Bytecode cache (js_cache.c): per runtime, keyed by SHA-256 of the source. */
-#define NCSL_JS_BC_CACHE_ENTRIES 64
-#define NCSL_JS_BC_CACHE_MAX_BYTES ((size_t)8 << 20)
-
-typedef struct ncsl__js_bc_entry {
-    uint8_t hash[32];
-    uint8_t *bc; /* malloc'd; NULL = free slot */
-    size_t len;
-    uint64_t last_used;
-} ncsl__js_bc_entry;
-
-typedef struct ncsl__js_bc_cache {
-    ncsl__js_bc_entry entries[NCSL_JS_BC_CACHE_ENTRIES];
-    size_t total_bytes;
-    uint64_t tick;
-    uint64_t hits;
-    uint64_t misses;
-} ncsl__js_bc_cache;
+/* Bytecode cache (js_cache.c): one per process, shared by every runtime and thread, keyed by the
+ * SHA-256 of the source. An entry is immutable; holders keep it alive with a reference. */
+typedef struct ncsl__js_bc ncsl__js_bc;
 
 /* SHA-256 of the source. Returns 0, or -1 if the digest failed. */
 int ncsl__js_code_hash(const char *code, size_t len, uint8_t out[32]);
-void ncsl__js_bc_cache_cleanup(ncsl__js_bc_cache *c);
-/* The entry for `hash`, borrowed until the next put or cleanup, or NULL. */
-const ncsl__js_bc_entry *ncsl__js_bc_cache_get(ncsl__js_bc_cache *c, const uint8_t hash[32]);
-/* Copies `bc` into the cache (evicting LRU entries); silently skips what does not fit. */
-void ncsl__js_bc_cache_put(ncsl__js_bc_cache *c, const uint8_t hash[32], const uint8_t *bc,
-                           size_t len);
+/* The entry for `hash` with a new reference (caller drops it with ncsl__js_bc_release), or NULL.
+ * Counts a hit or a miss. Thread-safe. */
+ncsl__js_bc *ncsl__js_bc_cache_get(const uint8_t hash[32]);
+/* The entry's bytecode, valid while the caller holds its reference. */
+const uint8_t *ncsl__js_bc_bytes(const ncsl__js_bc *e, size_t *len);
+/* Drops a reference from ncsl__js_bc_cache_get. NULL does nothing. Thread-safe, lock-free. */
+void ncsl__js_bc_release(ncsl__js_bc *e);
+/* Copies `bc` (borrowed) into the cache, evicting least recently used entries; silently skips
+ * what does not fit (over a quarter of the byte bound, or out of memory) and sources already
+ * cached. Thread-safe. */
+void ncsl__js_bc_cache_put(const uint8_t hash[32], const uint8_t *bc, size_t len);
+/* Counts one compilation of a source (the `compiles` counter). */
+void ncsl__js_bc_cache_note_compile(void);
 
 /* The runtime handle (js.h). Its address is the JSRuntime's allocator opaque and runtime opaque,
  * so it stays fixed while JSRuntimes are recycled under it. */
@@ -50,8 +42,7 @@ struct ncsl_js_runtime {
     uint8_t *main_bc;       /* malloc'd bytecode of the script `main` (looks the binding up) */
     size_t main_bc_len;
     uint64_t recycle_count;
-    ncsl__js_bc_cache bc_cache; /* survives recycling: bytecode is not tied to a JSRuntime */
-    size_t baseline_bytes;      /* heap right after creation: recycle when a call leaves more */
+    size_t baseline_bytes; /* heap right after creation: recycle when a call leaves more */
     /* allocator accounting (bytes as reported by malloc_usable_size) */
     size_t used_bytes;
     size_t peak_bytes;
@@ -65,7 +56,24 @@ struct ncsl_js_runtime {
     uint32_t alloc_polls;         /* allocations counted between deadline checks */
     size_t interrupt_grace_bytes; /* allocations allowed past the deadline (see allocator) */
     bool timed_out;               /* sticky for the call: every later poll interrupts again */
+    size_t host_bytes; /* C memory held for the call outside the JS heap (the storage overlay),
+                        * charged to the call's memory limit with the heap; 0 outside calls */
 };
+
+/* `in` with every 0 field replaced by ncsl_js_run's default; `in` may be `out`. */
+void ncsl__js_limits_resolve(const ncsl_js_limits *in, ncsl_js_limits *out);
+
+/*
+ * The compile step of ncsl_js_run on its own (js_compile.c): arms `limits` on `js` as a call
+ * does, takes `code` from the bytecode cache or compiles it in js's compile context and caches
+ * it, then lifts the limits. NCSL_OK; NCSL_E_JS_SYNTAX with the SyntaxError's name, message and
+ * stack in `o`; NCSL_E_JS_MEMORY, NCSL_E_JS_STACK or NCSL_E_JS_TIMEOUT when a limit broke while
+ * compiling; NCSL_E_NOMEM. `o` is caller-owned (ncsl_js_outcome_cleanup); *cached tells whether
+ * the bytecode came from the cache and *bc_len is its size (both on NCSL_OK).
+ */
+ncsl_status ncsl__js_runtime_compile(ncsl_js_runtime *js, const char *code, size_t len,
+                                     const ncsl_js_limits *limits, ncsl_js_outcome *o, bool *cached,
+                                     size_t *bc_len, ncsl_err *err);
 
 /* Guards of the built-ins that loop without polling (js_guard.c): values captured before user
  * code ran and handlers made on first use, owned, all JS_UNDEFINED until set. Freed by
@@ -76,6 +84,29 @@ typedef struct ncsl__js_guard {
     JSValue values[NCSL__JS_GUARD_VALUES];
 } ncsl__js_guard;
 
+/* The call's `storage` (js_storage.c): writes are buffered here, one entry per key, and handed
+ * to the caller only when the call succeeded. Lives in C memory (counted in host_bytes). */
+typedef struct ncsl__js_storage_entry {
+    char *key; /* malloc'd, NUL-terminated */
+    size_t key_len;
+    char *value; /* malloc'd JSON text + NUL for a pending set; NULL for a pending remove */
+    size_t value_len;
+    uint64_t stored_bytes; /* key + value bytes of the key in the store before the call, as far
+                            * as known (fetched only when there is a quota) */
+} ncsl__js_storage_entry;
+
+typedef struct ncsl__js_storage {
+    const ncsl_storage_hooks *hooks; /* borrowed; NULL: storage is unavailable in this call */
+    ncsl__js_storage_entry *entries; /* malloc'd, sorted bytewise by key, one per key */
+    size_t count;
+    size_t cap;
+    bool cleared;           /* clear() was called: stored keys are hidden, commit starts with it */
+    bool usage_known;       /* base_usage was fetched */
+    uint64_t base_usage;    /* hooks->usage, fetched at the first quota check */
+    uint64_t stored_total;  /* sum of the entries' stored_bytes (0 once cleared) */
+    uint64_t pending_total; /* sum of key + value bytes of the pending sets */
+} ncsl__js_storage;
+
 /* Per-call state, reachable from the call context's opaque (JS_GetContextOpaque). */
 typedef struct ncsl__js_call_state {
     ncsl_buf logs;         /* JSON array body being built: {"level":..,"message":..},... */
@@ -85,6 +116,7 @@ typedef struct ncsl__js_call_state {
     uint64_t logs_dropped; /* message bytes dropped once the limit was reached */
     bool logs_truncated;
     ncsl__js_guard guard;
+    ncsl__js_storage storage;
 } ncsl__js_call_state;
 
 /* Adds `console` (log/info/warn/error/debug) to `global`, capturing into the call state found in
@@ -101,6 +133,17 @@ void ncsl__js_guard_cleanup(JSContext *ctx);
 /* Adds the frozen `SECRETS` object to `global`. `secrets` is borrowed; values are copied into
  * JS strings. Returns 0 or -1 with a pending JS exception. */
 int ncsl_js_secrets_init(JSContext *ctx, JSValue global, const ncsl_secret *secrets, size_t count);
+
+/* Adds the frozen `storage` object to `global`; its methods use the storage state of the call
+ * state in the context opaque. Returns 0 or -1 with a pending JS exception. */
+int ncsl_js_storage_init(JSContext *ctx, JSValue global);
+/* Moves the pending writes of `s` into a new array in commit order (a CLEAR first when the call
+ * cleared, then one SET or REMOVE per key, bytewise key order); *writes NULL and *count 0 when
+ * the call wrote nothing. The caller frees with ncsl_js_storage_writes_free. NCSL_E_NOMEM. */
+ncsl_status ncsl__js_storage_take(ncsl__js_storage *s, ncsl_storage_write **writes, size_t *count,
+                                  ncsl_err *err);
+/* Frees (values wiped) what is left in `s`. */
+void ncsl__js_storage_cleanup(ncsl__js_storage *s);
 
 /*
  * Converts any JS value to display text for logs and error messages, without trusting it:

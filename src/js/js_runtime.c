@@ -86,8 +86,8 @@ static bool alloc_allowed(ncsl_js_runtime *js, size_t old_size, size_t new_size)
         js->timed_out = true;
         return false;
     }
-    if (js->limit_bytes &&
-        js->used_bytes - old_size + new_size > js->call_start_bytes + js->limit_bytes) {
+    if (js->limit_bytes && js->used_bytes - old_size + new_size + js->host_bytes >
+                               js->call_start_bytes + js->limit_bytes) {
         js->oom_hit = true;
         return false;
     }
@@ -314,7 +314,6 @@ void ncsl_js_runtime_destroy(ncsl_js_runtime *js) {
         return;
     }
     runtime_teardown(js);
-    ncsl__js_bc_cache_cleanup(&js->bc_cache);
     free(js);
 }
 
@@ -631,6 +630,10 @@ static void limits_resolve(const ncsl_js_limits *in, ncsl_js_limits *l) {
     l->max_log_bytes = l->max_log_bytes ? l->max_log_bytes : DEFAULT_LOG_BYTES;
 }
 
+void ncsl__js_limits_resolve(const ncsl_js_limits *in, ncsl_js_limits *out) {
+    limits_resolve(in, out);
+}
+
 /* The body of a call, in the fresh context c->ctx. */
 static ncsl_status run_in_context(js_call *c, const ncsl_js_call *call, const uint8_t *bc,
                                   size_t bc_len) {
@@ -643,7 +646,7 @@ static ncsl_status run_in_context(js_call *c, const ncsl_js_call *call, const ui
     global = JS_GetGlobalObject(ctx);
     if (ncsl_js_console_init(ctx, global) < 0 ||
         ncsl_js_secrets_init(ctx, global, call->secrets, call->secret_count) < 0 ||
-        ncsl__js_guard_init(ctx, global) < 0) {
+        ncsl_js_storage_init(ctx, global) < 0 || ncsl__js_guard_init(ctx, global) < 0) {
         st = fail_with_exception(c, ctx, NCSL_E_JS_EXCEPTION);
         goto out;
     }
@@ -754,18 +757,133 @@ static void runtime_recycle(ncsl_js_runtime *js) {
     }
 }
 
+/* Arms the limits of a call on `js` (they cover compilation, the context's own allocation and
+ * the call). Returns the heap size the memory limit counts from. */
+static size_t arm_limits(ncsl_js_runtime *js, const ncsl_js_limits *limits) {
+    size_t start_bytes = js->used_bytes;
+    js->peak_bytes = js->used_bytes;
+    js->oom_hit = false;
+    js->timed_out = false;
+    js->interrupt_grace_bytes = 0;
+    js->limit_bytes = limits->memory_bytes;
+    js->call_start_bytes = start_bytes;
+    JS_SetMemoryLimit(js->rt,
+                      start_bytes + limits->memory_bytes + limits->memory_bytes / 8 + (64u << 10));
+    js->deadline_ns = ncsl_now_ns() + (uint64_t)limits->timeout_ms * 1000000u;
+    JS_UpdateStackTop(js->rt);
+    JS_SetMaxStackSize(js->rt, limits->stack_bytes);
+    JS_SetGCThreshold(js->rt, start_bytes + GC_HEADROOM_BYTES);
+    return start_bytes;
+}
+
+/*
+ * The bytecode of `code` (limits armed): a reference to the shared cache's entry in *entry, or
+ * on a miss compiled in the compile context into *bc (js_malloc'd there: free with js_free) and
+ * put in the cache. One path for ncsl_js_run and ncsl_js_compile, so both compile alike.
+ */
+static ncsl_status obtain_bytecode(js_call *c, const char *code, size_t len, ncsl__js_bc **entry,
+                                   uint8_t **bc, size_t *bc_len) {
+    ncsl_js_runtime *js = c->js;
+    ncsl_status st = NCSL_OK;
+    char *copy = NULL;
+    uint8_t hash[32];
+
+    *entry = NULL;
+    *bc = NULL;
+    *bc_len = 0;
+    code = code ? code : "";
+    bool hashed = ncsl__js_code_hash(code, len, hash) == 0;
+    if (hashed) {
+        *entry = ncsl__js_bc_cache_get(hash);
+        if (*entry) {
+            return NCSL_OK;
+        }
+    }
+    copy = ncsl_strndup(code, len); /* JS_Eval wants a NUL */
+    if (!copy) {
+        return ncsl_err_set(c->err, NCSL_E_NOMEM, NULL, "out of memory");
+    }
+    ncsl__js_bc_cache_note_compile();
+    JSValue compiled = JS_Eval(js->compile_ctx, copy, len, FILENAME,
+                               JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+    if (JS_IsException(compiled)) {
+        st = fail_syntax(c);
+        goto out;
+    }
+    *bc = JS_WriteObject(js->compile_ctx, bc_len, compiled, JS_WRITE_OBJ_BYTECODE);
+    JS_FreeValue(js->compile_ctx, compiled);
+    if (!*bc) {
+        *bc_len = 0;
+        st = fail_with_exception(c, js->compile_ctx, NCSL_E_JS_EXCEPTION);
+        goto out;
+    }
+    if (hashed) {
+        ncsl__js_bc_cache_put(hash, *bc, *bc_len);
+    }
+out:
+    free(copy);
+    return st;
+}
+
+ncsl_status ncsl__js_runtime_compile(ncsl_js_runtime *js, const char *code, size_t len,
+                                     const ncsl_js_limits *limits, ncsl_js_outcome *o, bool *cached,
+                                     size_t *bc_len, ncsl_err *err) {
+    static const ncsl_js_limits no_limits; /* every field 0: the defaults */
+    ncsl_status st = NCSL_OK;
+    ncsl_js_limits l;
+    js_call c = {0};
+    ncsl__js_bc *entry = NULL;
+    uint8_t *bc = NULL;
+
+    memset(o, 0, sizeof(*o));
+    *cached = false;
+    *bc_len = 0;
+    if (!js->rt) {
+        st = runtime_setup(js, err);
+        if (st != NCSL_OK) {
+            return st;
+        }
+    }
+    limits_resolve(limits ? limits : &no_limits, &l);
+    c.js = js;
+    c.limits = &l;
+    c.out = o;
+    c.err = err;
+    arm_limits(js, &l);
+    st = obtain_bytecode(&c, code, len, &entry, &bc, bc_len);
+    if (st == NCSL_OK && entry) {
+        *cached = true;
+        ncsl__js_bc_bytes(entry, bc_len);
+    }
+    /* lift the limits first: freeing must never fail or be interrupted */
+    js->limit_bytes = 0;
+    js->deadline_ns = 0;
+    JS_SetMemoryLimit(js->rt, 0);
+    if (bc) {
+        js_free(js->compile_ctx, bc);
+    }
+    ncsl__js_bc_release(entry);
+    JS_FreeValue(js->compile_ctx, JS_GetException(js->compile_ctx));
+    bool broke_limit = js->timed_out || js->oom_hit || c.stack_hit;
+    js->timed_out = false;
+    js->oom_hit = false;
+    if (broke_limit) {
+        runtime_recycle(js); /* the parser may have left half-built state behind */
+    }
+    return st;
+}
+
 ncsl_status ncsl_js_run(ncsl_js_runtime *js, const ncsl_js_call *call, ncsl_js_outcome *out,
                         ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     ncsl_js_limits limits;
     ncsl__js_call_state state;
     js_call c = {0};
-    char *code = NULL;
     uint8_t *bc = NULL; /* freshly compiled bytecode, owned */
     size_t bc_len = 0;
-    const uint8_t *run_bc = NULL; /* what the call runs: bc or a cache entry */
+    ncsl__js_bc *entry = NULL;    /* or a reference to the cache's bytecode */
+    const uint8_t *run_bc = NULL; /* what the call runs: bc or the entry's */
     size_t run_bc_len = 0;
-    JSValue compiled = JS_UNDEFINED;
     size_t start_bytes = 0;
 
     if (out) {
@@ -787,6 +905,7 @@ ncsl_status ncsl_js_run(ncsl_js_runtime *js, const ncsl_js_call *call, ncsl_js_o
     }
     limits_resolve(&call->limits, &limits);
     state.log_max_bytes = limits.max_log_bytes;
+    state.storage.hooks = call->storage;
     c.js = js;
     c.limits = &limits;
     c.out = out;
@@ -797,54 +916,15 @@ ncsl_status ncsl_js_run(ncsl_js_runtime *js, const ncsl_js_call *call, ncsl_js_o
             goto out;
         }
     }
-    /* arm the limits: they cover compilation, the context's own allocation and the call */
-    start_bytes = js->used_bytes;
-    js->peak_bytes = js->used_bytes;
-    js->oom_hit = false;
-    js->timed_out = false;
-    js->interrupt_grace_bytes = 0;
-    js->limit_bytes = limits.memory_bytes;
-    js->call_start_bytes = start_bytes;
-    JS_SetMemoryLimit(js->rt,
-                      start_bytes + limits.memory_bytes + limits.memory_bytes / 8 + (64u << 10));
-    js->deadline_ns = ncsl_now_ns() + (uint64_t)limits.timeout_ms * 1000000u;
-    JS_UpdateStackTop(js->rt);
-    JS_SetMaxStackSize(js->rt, limits.stack_bytes);
-    JS_SetGCThreshold(js->rt, start_bytes + GC_HEADROOM_BYTES);
-
-    /* compile, unless this runtime already holds the bytecode of the same source */
-    uint8_t hash[32];
-    const ncsl__js_bc_entry *cached = NULL;
-    bool hashed = ncsl__js_code_hash(call->code ? call->code : "", call->code_len, hash) == 0;
-    if (hashed) {
-        cached = ncsl__js_bc_cache_get(&js->bc_cache, hash);
+    start_bytes = arm_limits(js, &limits);
+    /* the shared cache's bytecode of the same source, else compiled here (and cached) */
+    st = obtain_bytecode(&c, call->code, call->code_len, &entry, &bc, &bc_len);
+    if (st != NCSL_OK) {
+        goto out;
     }
-    if (cached) {
-        run_bc = cached->bc;
-        run_bc_len = cached->len;
+    if (entry) {
+        run_bc = ncsl__js_bc_bytes(entry, &run_bc_len);
     } else {
-        code = ncsl_strndup(call->code ? call->code : "", call->code_len); /* JS_Eval wants a NUL */
-        if (!code) {
-            st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-            goto out;
-        }
-        compiled = JS_Eval(js->compile_ctx, code, call->code_len, FILENAME,
-                           JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
-        if (JS_IsException(compiled)) {
-            compiled = JS_UNDEFINED;
-            st = fail_syntax(&c);
-            goto out;
-        }
-        bc = JS_WriteObject(js->compile_ctx, &bc_len, compiled, JS_WRITE_OBJ_BYTECODE);
-        JS_FreeValue(js->compile_ctx, compiled);
-        compiled = JS_UNDEFINED;
-        if (!bc) {
-            st = fail_with_exception(&c, js->compile_ctx, NCSL_E_JS_EXCEPTION);
-            goto out;
-        }
-        if (hashed) {
-            ncsl__js_bc_cache_put(&js->bc_cache, hash, bc, bc_len);
-        }
         run_bc = bc;
         run_bc_len = bc_len;
     }
@@ -866,6 +946,7 @@ out:
         /* lift the limits first: freeing and GC must never fail or be interrupted */
         js->limit_bytes = 0;
         js->deadline_ns = 0;
+        js->host_bytes = 0; /* the storage overlay is handed over or freed below */
         JS_SetMemoryLimit(js->rt, 0);
         if (bc) {
             js_free(js->compile_ctx, bc);
@@ -893,7 +974,7 @@ out:
             release_free_memory();
         }
     }
-    free(code);
+    ncsl__js_bc_release(entry);
     if (out) {
         out->status = st;
         out->logs_json = ncsl__js_logs_finish(&state, &out->logs_len);
@@ -905,12 +986,19 @@ out:
             st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
             out->status = st;
         }
+        /* only a successful call hands its storage writes over (for the caller to commit) */
+        if (st == NCSL_OK) {
+            st = ncsl__js_storage_take(&state.storage, &out->storage_writes,
+                                       &out->storage_write_count, err);
+            out->status = st;
+        }
         if (st != NCSL_OK) {
             free(out->result_json);
             out->result_json = NULL;
             out->result_len = 0;
         }
     }
+    ncsl__js_storage_cleanup(&state.storage);
     ncsl_buf_cleanup(&state.logs);
     return st;
 }
@@ -924,5 +1012,6 @@ void ncsl_js_outcome_cleanup(ncsl_js_outcome *o) {
     free(o->error_name);
     free(o->error_message);
     free(o->error_stack);
+    ncsl_js_storage_writes_free(o->storage_writes, o->storage_write_count);
     memset(o, 0, sizeof(*o));
 }
