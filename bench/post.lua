@@ -1,7 +1,11 @@
--- wrk script: POST the body in $BENCH_BODY (JSON) and print one summary line at the end.
+-- wrk script: POST the body in $BENCH_BODY (JSON), with $BENCH_AUTH as a bearer key when set,
+-- and print one summary line at the end.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = os.getenv("BENCH_BODY")
+if os.getenv("BENCH_AUTH") and os.getenv("BENCH_AUTH") ~= "" then
+    wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_AUTH")
+end
 
 function done(summary, latency, requests)
     local secs = summary.duration / 1e6

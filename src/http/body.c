@@ -148,8 +148,8 @@ static ncsl_status parse_secrets(ncsl_http_exec_body *b, json_t *v, ncsl_err *er
     return NCSL_OK;
 }
 
-ncsl_status ncsl_http_parse_execute(const char *body, size_t len, ncsl_http_exec_body *out,
-                                    ncsl_err *err) {
+static ncsl_status parse_body(const char *body, size_t len, bool invoke, ncsl_http_exec_body *out,
+                              ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     memset(out, 0, sizeof(*out));
     json_error_t jerr;
@@ -167,21 +167,24 @@ ncsl_status ncsl_http_parse_execute(const char *body, size_t len, ncsl_http_exec
         goto out;
     }
 
-    json_t *code = json_object_get(out->root, "code");
-    if (!code || json_is_null(code)) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "code", "code is required");
-        goto out;
+    /* invoke: the deployed function's code runs; code, functionId and userId are not read. */
+    json_t *code = invoke ? NULL : json_object_get(out->root, "code");
+    if (!invoke) {
+        if (!code || json_is_null(code)) {
+            st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "code", "code is required");
+            goto out;
+        }
+        if (!json_is_string(code)) {
+            st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "code", "code must be a string");
+            goto out;
+        }
+        if (json_string_length(code) == 0) {
+            st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "code", "code must not be empty");
+            goto out;
+        }
+        out->code = json_string_value(code);
+        out->code_len = json_string_length(code);
     }
-    if (!json_is_string(code)) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "code", "code must be a string");
-        goto out;
-    }
-    if (json_string_length(code) == 0) {
-        st = ncsl_err_set(err, NCSL_E_INVALID_ARG, "code", "code must not be empty");
-        goto out;
-    }
-    out->code = json_string_value(code);
-    out->code_len = json_string_length(code);
 
     json_t *input = json_object_get(out->root, "input");
     if (json_is_string(input)) {
@@ -213,14 +216,30 @@ ncsl_status ncsl_http_parse_execute(const char *body, size_t len, ncsl_http_exec
     if (st != NCSL_OK) {
         goto out;
     }
-    st = opt_string(out->root, "functionId", &out->function_id, err);
-    if (st != NCSL_OK) {
-        goto out;
+    if (!invoke) {
+        st = opt_string(out->root, "functionId", &out->function_id, err);
+        if (st != NCSL_OK) {
+            goto out;
+        }
+        st = opt_string(out->root, "userId", &out->user_id, err);
     }
-    st = opt_string(out->root, "userId", &out->user_id, err);
 out:
     if (st != NCSL_OK) {
         ncsl_http_exec_body_cleanup(out);
     }
     return st;
+}
+
+ncsl_status ncsl_http_parse_execute(const char *body, size_t len, ncsl_http_exec_body *out,
+                                    ncsl_err *err) {
+    return parse_body(body, len, false, out, err);
+}
+
+ncsl_status ncsl_http_parse_invoke(const char *body, size_t len, ncsl_http_exec_body *out,
+                                   ncsl_err *err) {
+    if (len == 0) {
+        body = "{}"; /* POST with no body: no input, no secrets */
+        len = 2;
+    }
+    return parse_body(body, len, true, out, err);
 }

@@ -41,6 +41,10 @@ typedef struct ncsl_http_exec_body {
 ncsl_status ncsl_http_parse_execute(const char *body, size_t len, ncsl_http_exec_body *out,
                                     ncsl_err *err);
 void ncsl_http_exec_body_cleanup(ncsl_http_exec_body *b);
+/* The body of POST /api/v1/functions/{id}/invoke: {input?, secrets?} with the same rules (an
+ * empty body "{}" is fine); code, functionId and userId stay NULL. */
+ncsl_status ncsl_http_parse_invoke(const char *body, size_t len, ncsl_http_exec_body *out,
+                                   ncsl_err *err);
 
 /* True when a Content-Type header value is application/json (parameters allowed). */
 bool ncsl_http_content_type_is_json(const char *value);
@@ -50,12 +54,18 @@ typedef struct ncsl_http_server ncsl_http_server;
 
 struct ncsl_tee;
 struct ncsl_keys;
+struct ncsl_store;
 
 /* Handles the routes beyond execution use (all borrowed: they must outlive the server). A NULL
  * handle answers its routes with 503 SERVICE_UNAVAILABLE naming what is missing. */
 typedef struct ncsl_http_services {
     struct ncsl_tee *tee;   /* /api/v1/tee-info, attestation */
     struct ncsl_keys *keys; /* attestation proofs, receipts on every execution */
+    /* users, API keys, functions, secrets and storage: the multi-tenant routes */
+    struct ncsl_store *store;
+    /* The admin API key (borrowed for ncsl_http_server_create, which keeps only its hash).
+     * NULL: no admin key, the admin routes answer 401. */
+    const char *admin_key;
 } ncsl_http_services;
 
 /* Creates a server for `cfg` (copied) that submits to `engine` (borrowed: it must outlive
@@ -88,6 +98,33 @@ void ncsl_http_server_abort_pending(ncsl_http_server *srv);
 void ncsl_http_server_stop(ncsl_http_server *srv);
 /* NULL does nothing. Call after ncsl_engine_destroy: late engine callbacks use the server. */
 void ncsl_http_server_destroy(ncsl_http_server *srv);
+
+/* ------------------------------------------------------------------------- admin key */
+#define NCSL_HTTP_ADMIN_KEY_FILE "admin.key"
+#define NCSL_HTTP_ADMIN_KEY_MIN 32u   /* bytes */
+#define NCSL_HTTP_ADMIN_KEY_SIZE 160u /* longest key and its NUL */
+
+/* Where the admin key came from. */
+typedef enum ncsl_http_admin_source {
+    NCSL_ADMIN_KEY_FROM_ENV = 1,    /* NCSL_ADMIN_KEY */
+    NCSL_ADMIN_KEY_FROM_CONFIG = 2, /* Server.AdminKey */
+    NCSL_ADMIN_KEY_FROM_FILE = 3,   /* <data dir>/admin.key, made on an earlier start */
+    NCSL_ADMIN_KEY_GENERATED = 4,   /* made now and written to <data dir>/admin.key */
+} ncsl_http_admin_source;
+
+/*
+ * The admin key, in this order: `env_value` (NCSL_ADMIN_KEY; NULL or "" when unset),
+ * cfg->server.admin_key, <data dir>/admin.key, else a new random key ("ncsl_admin_" and 43
+ * base64url characters) written to <data dir>/admin.key with mode 0600 (atomically). `out`
+ * (caller-owned, NCSL_HTTP_ADMIN_KEY_SIZE bytes) gets the key: a secret, wipe it after use.
+ * Keys are NCSL_HTTP_ADMIN_KEY_MIN..NCSL_HTTP_ADMIN_KEY_SIZE-1 printable ASCII characters
+ * without spaces. Errors: NCSL_E_CONFIG (field names the source: "NCSL_ADMIN_KEY",
+ * "Server.AdminKey", "admin.key"), NCSL_E_IO (the file cannot be read or written, or is
+ * readable by others).
+ */
+ncsl_status ncsl_http_admin_key_load(const ncsl_config *cfg, const char *env_value,
+                                     char out[NCSL_HTTP_ADMIN_KEY_SIZE],
+                                     ncsl_http_admin_source *source, ncsl_err *err);
 
 /* ------------------------------------------------------------------------- log file */
 /* Installs a log sink writing each line to stderr and <data_dir>/log/ncsl.log (O_APPEND, mode

@@ -16,6 +16,8 @@
 
 #include "http.h"
 
+#define NCSL_HTTP_ID_SIZE 37 /* a UUID v4 string and its NUL */
+
 typedef enum req_state {
     REQ_NEW = 0,
     REQ_SIMPLE,    /* no body wanted: answered when the request is complete */
@@ -25,6 +27,18 @@ typedef enum req_state {
 } req_state;
 
 struct http_route;
+
+/* Who sent a request, from its Authorization header (auth.c). */
+typedef struct http_caller {
+    bool authenticated;
+    bool admin;                      /* the admin key: manages users, acts for any user */
+    char user_id[NCSL_HTTP_ID_SIZE]; /* a user key's owner, "" for the admin */
+    char key_id[NCSL_HTTP_ID_SIZE];  /* the user key's id, "" for the admin */
+} http_caller;
+
+/* Path parameters ("{}" segments of a route's path), at most this many, each this long. */
+#define NCSL_HTTP_MAX_PARAMS 2
+#define NCSL_HTTP_PARAM_SIZE 256
 
 /* Where a connection is in its request cycle, for the slow-client reaper (server.c). */
 typedef enum conn_phase {
@@ -50,6 +64,10 @@ typedef struct http_req {
     struct MHD_Connection *conn;
     struct http_req *prev, *next;   /* srv->pending list while waiting for the engine */
     const struct http_route *route; /* NULL: no route for this path and method */
+    char params[NCSL_HTTP_MAX_PARAMS][NCSL_HTTP_PARAM_SIZE]; /* the route's "{}" segments */
+    http_caller caller;
+    unsigned retry_after_s;      /* 429: the Retry-After value */
+    ncsl_storage_hooks *storage; /* invoke: the call's storage hooks, freed with the request */
     char request_id[37];
     char method[16];
     char path[160];
@@ -75,8 +93,14 @@ typedef struct http_req {
     char *user_id;
 } http_req;
 
+/* Per-user request rate limiter (auth.c): a token bucket per user id. */
+typedef struct http_rate http_rate;
+
 struct ncsl_http_server {
     ncsl_config cfg;
+    http_rate *rate;        /* NULL: Limits.RequestsPerSecond is 0 */
+    uint8_t admin_hash[32]; /* SHA-256 of the admin key (services.admin_key) */
+    bool has_admin;
     ncsl_engine *engine;         /* borrowed */
     ncsl_http_services services; /* borrowed handles */
     struct MHD_Daemon *mhd;
@@ -95,10 +119,19 @@ struct ncsl_http_server {
  * and must queue an answer (or suspend the connection, as the execute route does). */
 typedef enum MHD_Result (*http_handler)(http_req *r);
 
+/* Who may call a route. */
+typedef enum http_access {
+    ACCESS_PUBLIC = 0, /* no key: health, attestation and the verify routes */
+    ACCESS_ANY,        /* a user key or the admin key */
+    ACCESS_USER,       /* a user key only (the admin has no functions or secrets of its own) */
+    ACCESS_ADMIN,      /* the admin key only */
+} http_access;
+
 typedef struct http_route {
     const char *method; /* "GET", "POST"...; a GET route also answers HEAD */
-    const char *path;
+    const char *path;   /* "{}" segments match one non-empty path segment (r->params) */
     http_handler handler;
+    http_access access;
 } http_route;
 
 /* ------------------------------------------------------------------ answers (server.c) */
@@ -117,6 +150,8 @@ enum MHD_Result ncsl__http_answer_error(http_req *r, int status, const char *cod
 enum MHD_Result ncsl__http_answer_status(http_req *r, ncsl_status st, const ncsl_err *err);
 /* {"success":true,"data":<data>,"metadata"} with status 200; `data` is taken (decref'd). */
 enum MHD_Result ncsl__http_answer_data(http_req *r, json_t *data);
+/* The same with another status (201 for creations). */
+enum MHD_Result ncsl__http_answer_json(http_req *r, int status, json_t *data);
 
 /* ------------------------------------------------------------------ request helpers */
 
@@ -126,7 +161,58 @@ const char *ncsl__http_query(http_req *r, const char *name);
  * naming "body" and returns NULL with *answered set to the MHD result. */
 json_t *ncsl__http_body_object(http_req *r, enum MHD_Result *answered);
 
+/* Submits `req` to the engine for `r` and suspends the connection until on_exec_done answers
+ * (the execute-javascript response, with receipt). `wipe(wipe_arg)` (may be NULL) runs as soon
+ * as the engine has copied the request: it wipes the caller's copies of secrets. Wipes r->body. */
+enum MHD_Result ncsl__http_submit(http_req *r, const ncsl_exec_request *req, void (*wipe)(void *),
+                                  void *wipe_arg);
+
+/* ------------------------------------------------------------------ auth (auth.c) */
+
+/* Fills r->caller from the Authorization header. NCSL_OK when the route's access allows the
+ * caller; otherwise answers (401 with WWW-Authenticate, 403, 429 with Retry-After) and returns
+ * the MHD result through *answered with a status other than NCSL_OK. */
+ncsl_status ncsl__http_authorize(http_req *r, http_access access, enum MHD_Result *answered);
+
+http_rate *ncsl__http_rate_create(unsigned per_second, unsigned burst);
+void ncsl__http_rate_destroy(http_rate *rate);
+/* Takes one token of `user_id`'s bucket: true when allowed, else false with the seconds until
+ * one is back in *retry_after_s. Thread-safe. */
+bool ncsl__http_rate_take(http_rate *rate, const char *user_id, unsigned *retry_after_s);
+
+/* ------------------------------------------------------------------ storage hooks */
+
+/* route_functions.c: the `storage` hooks of one invocation of function `function_id` of
+ * `user_id` over the server's store (NULL when out of memory). Freed with
+ * ncsl__http_storage_free (NULL does nothing) once the engine's callback has run. */
+ncsl_storage_hooks *ncsl__http_storage_new(ncsl_http_server *srv, const char *user_id,
+                                           const char *function_id);
+void ncsl__http_storage_free(ncsl_storage_hooks *hooks);
+
 /* ------------------------------------------------------------------ route handlers */
+
+/* route_users.c: whoami, users and their API keys (admin). */
+enum MHD_Result ncsl__http_route_me(http_req *r);
+enum MHD_Result ncsl__http_route_user_create(http_req *r);
+enum MHD_Result ncsl__http_route_user_list(http_req *r);
+enum MHD_Result ncsl__http_route_user_get(http_req *r);
+enum MHD_Result ncsl__http_route_user_delete(http_req *r);
+enum MHD_Result ncsl__http_route_key_create(http_req *r);
+enum MHD_Result ncsl__http_route_key_list(http_req *r);
+enum MHD_Result ncsl__http_route_key_revoke(http_req *r);
+
+/* route_functions.c: the function registry and invocation (user keys). */
+enum MHD_Result ncsl__http_route_function_create(http_req *r);
+enum MHD_Result ncsl__http_route_function_list(http_req *r);
+enum MHD_Result ncsl__http_route_function_get(http_req *r);
+enum MHD_Result ncsl__http_route_function_update(http_req *r);
+enum MHD_Result ncsl__http_route_function_delete(http_req *r);
+enum MHD_Result ncsl__http_route_function_invoke(http_req *r);
+
+/* route_secrets.c: user secrets (user keys). */
+enum MHD_Result ncsl__http_route_secret_put(http_req *r);
+enum MHD_Result ncsl__http_route_secret_list(http_req *r);
+enum MHD_Result ncsl__http_route_secret_delete(http_req *r);
 
 /* route_trust.c: GET /api/v1/tee-info, GET /api/v1/attestation, POST /api/v1/attestation/verify,
  * POST /api/v1/receipts/verify. */

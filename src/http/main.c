@@ -22,6 +22,7 @@
 #include "http.h"
 #include "keys/keys.h"
 #include "receipt/receipt.h"
+#include "store/store.h"
 #include "tee/tee.h"
 
 #define EXIT_USAGE 2
@@ -34,7 +35,8 @@ static void usage(FILE *f) {
             "GET /api/v1/tee-info (see the README and docs/ for every route).\n"
             "\n"
             "options:\n"
-            "  --config FILE        JSON configuration file (sections Tee, Server, JavaScript)\n"
+            "  --config FILE        JSON configuration file (sections Tee, Server, JavaScript,\n"
+            "                       Storage, Limits; see docs/configuration.md)\n"
             "  --data-dir DIR       data directory (Server.DataDir; default ./ncsl-data)\n"
             "  --listen ADDR:PORT   listen address (Server.Listen; default 127.0.0.1:8080;\n"
             "                       port 0 picks a free port, written to DIR/ncsld.url)\n"
@@ -44,6 +46,8 @@ static void usage(FILE *f) {
             "\n"
             "environment:\n"
             "  OCCLUM_SIMULATION=1  force the simulation TEE\n"
+            "  NCSL_ADMIN_KEY=KEY   the admin API key (else Server.AdminKey, else DIR/admin.key,\n"
+            "                       made and printed once on the first start)\n"
             "\n"
             "Flags override the file, the file overrides the defaults. Exit status: 0 after a\n"
             "clean shutdown (SIGINT/SIGTERM), 1 on a runtime failure, 2 on bad flags or config.\n");
@@ -111,6 +115,30 @@ static void log_config(const ncsl_config *cfg) {
     for (size_t i = 0; i < cfg->unused_count; i++) {
         NCSL_LOG_WARN("config", "setting %s is accepted but not used: %s", cfg->unused[i],
                       ncsl_config_unused_reason(cfg->unused[i]));
+    }
+}
+
+/* Where the admin key came from; a key made now is printed once, to standard output only
+ * (never to the log: the log file outlives the terminal). */
+static void log_admin_key(const ncsl_config *cfg, ncsl_http_admin_source source, const char *key) {
+    switch (source) {
+    case NCSL_ADMIN_KEY_FROM_ENV:
+        NCSL_LOG_INFO("main", "admin key from NCSL_ADMIN_KEY");
+        break;
+    case NCSL_ADMIN_KEY_FROM_CONFIG:
+        NCSL_LOG_INFO("main", "admin key from Server.AdminKey");
+        break;
+    case NCSL_ADMIN_KEY_FROM_FILE:
+        NCSL_LOG_INFO("main", "admin key from %s/%s", cfg->server.data_dir,
+                      NCSL_HTTP_ADMIN_KEY_FILE);
+        break;
+    case NCSL_ADMIN_KEY_GENERATED:
+        NCSL_LOG_WARN("main", "created an admin key in %s/%s (mode 0600); it is printed once",
+                      cfg->server.data_dir, NCSL_HTTP_ADMIN_KEY_FILE);
+        printf("\n  NCSL admin key (shown once; also in %s/%s):\n\n    %s\n\n",
+               cfg->server.data_dir, NCSL_HTTP_ADMIN_KEY_FILE, key);
+        fflush(stdout);
+        break;
     }
 }
 
@@ -191,6 +219,8 @@ int main(int argc, char **argv) {
     ncsl_engine *engine = NULL;
     ncsl_tee *tee = NULL;
     ncsl_keys *keys = NULL;
+    ncsl_store *store = NULL;
+    char admin_key[NCSL_HTTP_ADMIN_KEY_SIZE] = "";
     ncsl_http_server *srv = NULL;
     bool log_open = false;
     bool url_written = false;
@@ -325,6 +355,35 @@ int main(int argc, char **argv) {
     }
     log_identity(keys);
 
+    ncsl_store_options store_opts;
+    ncsl_store_options_default(&store_opts);
+    store_opts.backend = cfg.storage.backend;
+    store_opts.data_dir = cfg.server.data_dir;
+    store_opts.policy =
+        cfg.storage.seal_mrenclave ? NCSL_SEAL_POLICY_MRENCLAVE : NCSL_SEAL_POLICY_MRSIGNER;
+    store_opts.connections = cfg.storage.connections;
+    store_opts.busy_timeout_ms = cfg.storage.busy_timeout_ms;
+    if (ncsl_store_open(tee, &store_opts, &store, &err) != NCSL_OK) {
+        NCSL_LOG_ERROR("main", "cannot open the store: %s", err.message);
+        fprintf(stderr, "ncsld: cannot open the store: %s\n", err.message);
+        rc = 1;
+        goto out;
+    }
+    NCSL_LOG_INFO("main", "store %s at %s (schema %u, %s)%s", ncsl_store_backend(store),
+                  ncsl_store_location(store), ncsl_store_schema_version(store),
+                  ncsl_store_policy(store) == NCSL_SEAL_POLICY_MRENCLAVE ? "MRENCLAVE" : "MRSIGNER",
+                  ncsl_store_created(store) ? " created" : "");
+
+    ncsl_http_admin_source admin_source = 0;
+    if (ncsl_http_admin_key_load(&cfg, getenv("NCSL_ADMIN_KEY"), admin_key, &admin_source, &err) !=
+        NCSL_OK) {
+        NCSL_LOG_ERROR("main", "cannot set up the admin key: %s: %s", err.field, err.message);
+        fprintf(stderr, "ncsld: admin key: %s: %s\n", err.field, err.message);
+        rc = admin_source == NCSL_ADMIN_KEY_GENERATED ? 1 : EXIT_USAGE;
+        goto out;
+    }
+    log_admin_key(&cfg, admin_source, admin_key);
+
     if (ncsl_engine_create(&cfg.js, &engine, &err) != NCSL_OK) {
         NCSL_LOG_ERROR("main", "cannot start the engine: %s%s%s", err.field,
                        err.field[0] ? ": " : "", err.message);
@@ -332,9 +391,12 @@ int main(int argc, char **argv) {
         goto out;
     }
     fit_descriptor_limit(&cfg);
-    ncsl_http_services services = {.tee = tee, .keys = keys};
-    if (ncsl_http_server_create(&cfg, engine, &services, &srv, &err) != NCSL_OK ||
-        ncsl_http_server_start(srv, &err) != NCSL_OK) {
+    ncsl_http_services services = {
+        .tee = tee, .keys = keys, .store = store, .admin_key = admin_key};
+    ncsl_status created = ncsl_http_server_create(&cfg, engine, &services, &srv, &err);
+    ncsl_wipe(admin_key, sizeof(admin_key)); /* the server keeps only its hash */
+    ncsl_wipe(cfg.server.admin_key, sizeof(cfg.server.admin_key));
+    if (created != NCSL_OK || ncsl_http_server_start(srv, &err) != NCSL_OK) {
         NCSL_LOG_ERROR("main", "cannot start the HTTP server: %s%s%s", err.field,
                        err.field[0] ? ": " : "", err.message);
         fprintf(stderr, "ncsld: %s: %s\n", err.field[0] ? err.field : "listen", err.message);
@@ -384,6 +446,7 @@ out:
     ncsl_http_server_stop(srv);
     ncsl_engine_destroy(engine); /* after MHD: late callbacks still find the server */
     ncsl_http_server_destroy(srv);
+    ncsl_store_close(store); /* after the engine: no call's storage hooks run any more */
     ncsl_keys_destroy(keys); /* after the server and the engine: nothing signs any more */
     ncsl_tee_close(tee);
     if (url_written) {

@@ -157,6 +157,7 @@ static void req_unref_locked(http_req *r) {
     free(r->resp);
     free(r->function_id);
     free(r->user_id);
+    ncsl__http_storage_free(r->storage);
     free(r);
 }
 
@@ -320,6 +321,13 @@ static enum MHD_Result answer_raw(http_req *r, int status, char *body, size_t le
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (retry_after) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    } else if (status == 429) {
+        char secs[16];
+        snprintf(secs, sizeof(secs), "%u", r->retry_after_s ? r->retry_after_s : 1u);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, secs);
+    }
+    if (status == 401) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"ncsl\"");
     }
     if (allow) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
@@ -421,39 +429,11 @@ static void on_exec_done(void *user, ncsl_status st, ncsl_result *res, const ncs
     }
 }
 
-static enum MHD_Result handle_execute(http_req *r) {
+enum MHD_Result ncsl__http_submit(http_req *r, const ncsl_exec_request *req, void (*wipe)(void *),
+                                  void *wipe_arg) {
     ncsl_http_server *srv = r->srv;
     ncsl_err err;
     ncsl_err_clear(&err);
-    ncsl_http_exec_body eb;
-    const char *data = r->body.data ? r->body.data : "";
-    ncsl_status st = ncsl_http_parse_execute(data, r->body.len, &eb, &err);
-    if (st != NCSL_OK) {
-        ncsl_buf_cleanup_secure(&r->body);
-        return ncsl__http_answer_status(r, st, &err);
-    }
-
-    /* The receipt's inputs, before the body and the parsed copy are wiped. */
-    if (srv->services.keys) {
-        ncsl_err herr;
-        if (ncsl_crypto_sha256(eb.code, eb.code_len, r->code_hash, &herr) == NCSL_OK &&
-            ncsl_crypto_sha256(eb.input_json ? eb.input_json : "null",
-                               eb.input_json ? eb.input_len : 4, r->input_hash, &herr) == NCSL_OK) {
-            r->function_id = eb.function_id ? ncsl_strdup(eb.function_id) : NULL;
-            r->user_id = eb.user_id ? ncsl_strdup(eb.user_id) : NULL;
-            r->receipt_wanted = (!eb.function_id || r->function_id) && (!eb.user_id || r->user_id);
-        }
-    }
-    ncsl_exec_request req = {
-        .code = eb.code,
-        .code_len = eb.code_len,
-        .input_json = eb.input_json,
-        .input_len = eb.input_len,
-        .secrets = eb.secrets,
-        .secret_count = eb.secret_count,
-        .function_id = eb.function_id,
-        .user_id = eb.user_id,
-    };
     pthread_mutex_lock(&srv->mu);
     r->refs++; /* the engine's reference, dropped by on_exec_done */
     r->prev = srv->pending.prev;
@@ -464,9 +444,11 @@ static enum MHD_Result handle_execute(http_req *r) {
     r->state = REQ_WAITING;
     pthread_mutex_unlock(&srv->mu);
 
-    st = ncsl_engine_submit(srv->engine, &req, on_exec_done, r, &err);
+    ncsl_status st = ncsl_engine_submit(srv->engine, req, on_exec_done, r, &err);
     /* The engine copied what it needs: the secrets leave our memory now. */
-    ncsl_http_exec_body_cleanup(&eb);
+    if (wipe) {
+        wipe(wipe_arg);
+    }
     ncsl_buf_cleanup_secure(&r->body);
 
     pthread_mutex_lock(&srv->mu);
@@ -492,14 +474,84 @@ static enum MHD_Result handle_execute(http_req *r) {
     return answer_raw(r, r->status, body, r->resp_len, r->retry_after, NULL);
 }
 
-/* Every endpoint. A path may appear with several methods; a GET route also answers HEAD. */
+static void wipe_exec_body(void *eb) {
+    ncsl_http_exec_body_cleanup(eb);
+}
+
+static enum MHD_Result handle_execute(http_req *r) {
+    ncsl_http_server *srv = r->srv;
+    ncsl_err err;
+    ncsl_err_clear(&err);
+    ncsl_http_exec_body eb;
+    const char *data = r->body.data ? r->body.data : "";
+    ncsl_status st = ncsl_http_parse_execute(data, r->body.len, &eb, &err);
+    if (st != NCSL_OK) {
+        ncsl_buf_cleanup_secure(&r->body);
+        return ncsl__http_answer_status(r, st, &err);
+    }
+    /* A user acts as themselves (userId absent means them); the admin may name any user. */
+    const char *user_id = eb.user_id;
+    if (!r->caller.admin) {
+        if (user_id && strcmp(user_id, r->caller.user_id) != 0) {
+            ncsl_http_exec_body_cleanup(&eb);
+            ncsl_buf_cleanup_secure(&r->body);
+            return ncsl__http_answer_error(r, 403, "FORBIDDEN",
+                                           "userId must be the caller's own user id (or absent)",
+                                           "userId", NULL);
+        }
+        user_id = r->caller.user_id;
+    }
+
+    /* The receipt's inputs, before the body and the parsed copy are wiped. */
+    if (srv->services.keys) {
+        ncsl_err herr;
+        if (ncsl_crypto_sha256(eb.code, eb.code_len, r->code_hash, &herr) == NCSL_OK &&
+            ncsl_crypto_sha256(eb.input_json ? eb.input_json : "null",
+                               eb.input_json ? eb.input_len : 4, r->input_hash, &herr) == NCSL_OK) {
+            r->function_id = eb.function_id ? ncsl_strdup(eb.function_id) : NULL;
+            r->user_id = user_id ? ncsl_strdup(user_id) : NULL;
+            r->receipt_wanted = (!eb.function_id || r->function_id) && (!user_id || r->user_id);
+        }
+    }
+    ncsl_exec_request req = {
+        .code = eb.code,
+        .code_len = eb.code_len,
+        .input_json = eb.input_json,
+        .input_len = eb.input_len,
+        .secrets = eb.secrets,
+        .secret_count = eb.secret_count,
+        .function_id = eb.function_id,
+        .user_id = user_id,
+    };
+    return ncsl__http_submit(r, &req, wipe_exec_body, &eb);
+}
+
+/* Every endpoint. A path may appear with several methods; a GET route also answers HEAD. A
+ * path with no "{}" segment wins over a pattern that also matches it. */
 static const http_route g_routes[] = {
-    {"POST", "/api/v1/functions/execute-javascript", handle_execute},
-    {"GET", "/healthz", answer_health},
-    {"GET", "/api/v1/tee-info", ncsl__http_route_tee_info},
-    {"GET", "/api/v1/attestation", ncsl__http_route_attestation},
-    {"POST", "/api/v1/attestation/verify", ncsl__http_route_attestation_verify},
-    {"POST", "/api/v1/receipts/verify", ncsl__http_route_receipt_verify},
+    {"POST", "/api/v1/functions/execute-javascript", handle_execute, ACCESS_ANY},
+    {"GET", "/healthz", answer_health, ACCESS_PUBLIC},
+    {"GET", "/api/v1/tee-info", ncsl__http_route_tee_info, ACCESS_ANY},
+    {"GET", "/api/v1/attestation", ncsl__http_route_attestation, ACCESS_PUBLIC},
+    {"POST", "/api/v1/attestation/verify", ncsl__http_route_attestation_verify, ACCESS_PUBLIC},
+    {"POST", "/api/v1/receipts/verify", ncsl__http_route_receipt_verify, ACCESS_PUBLIC},
+    {"GET", "/api/v1/me", ncsl__http_route_me, ACCESS_ANY},
+    {"POST", "/api/v1/users", ncsl__http_route_user_create, ACCESS_ADMIN},
+    {"GET", "/api/v1/users", ncsl__http_route_user_list, ACCESS_ADMIN},
+    {"GET", "/api/v1/users/{}", ncsl__http_route_user_get, ACCESS_ADMIN},
+    {"DELETE", "/api/v1/users/{}", ncsl__http_route_user_delete, ACCESS_ADMIN},
+    {"POST", "/api/v1/users/{}/keys", ncsl__http_route_key_create, ACCESS_ADMIN},
+    {"GET", "/api/v1/users/{}/keys", ncsl__http_route_key_list, ACCESS_ADMIN},
+    {"DELETE", "/api/v1/users/{}/keys/{}", ncsl__http_route_key_revoke, ACCESS_ADMIN},
+    {"POST", "/api/v1/functions", ncsl__http_route_function_create, ACCESS_USER},
+    {"GET", "/api/v1/functions", ncsl__http_route_function_list, ACCESS_USER},
+    {"GET", "/api/v1/functions/{}", ncsl__http_route_function_get, ACCESS_USER},
+    {"PUT", "/api/v1/functions/{}", ncsl__http_route_function_update, ACCESS_USER},
+    {"DELETE", "/api/v1/functions/{}", ncsl__http_route_function_delete, ACCESS_USER},
+    {"POST", "/api/v1/functions/{}/invoke", ncsl__http_route_function_invoke, ACCESS_USER},
+    {"PUT", "/api/v1/secrets/{}", ncsl__http_route_secret_put, ACCESS_USER},
+    {"GET", "/api/v1/secrets", ncsl__http_route_secret_list, ACCESS_USER},
+    {"DELETE", "/api/v1/secrets/{}", ncsl__http_route_secret_delete, ACCESS_USER},
 };
 
 static bool method_matches(const http_route *rt, const char *method) {
@@ -507,17 +559,56 @@ static bool method_matches(const http_route *rt, const char *method) {
            (strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
-/* The route for `path` and `method`; NULL with *path_known telling whether another method of
- * the path exists (405) or not (404). */
-static const http_route *find_route(const char *path, const char *method, bool *path_known) {
-    *path_known = false;
-    for (size_t i = 0; i < NCSL_ARRAY_LEN(g_routes); i++) {
-        if (strcmp(g_routes[i].path, path) != 0) {
+/* Whether `path` matches `pattern`; the "{}" segments go to params (may be NULL). */
+static bool path_matches(const char *pattern, const char *path,
+                         char params[NCSL_HTTP_MAX_PARAMS][NCSL_HTTP_PARAM_SIZE]) {
+    size_t n = 0;
+    while (*pattern && *path) {
+        if (pattern[0] == '{' && pattern[1] == '}') {
+            const char *end = strchr(path, '/');
+            size_t len = end ? (size_t)(end - path) : strlen(path);
+            if (len == 0 || len >= NCSL_HTTP_PARAM_SIZE || n >= NCSL_HTTP_MAX_PARAMS) {
+                return false;
+            }
+            if (params) {
+                memcpy(params[n], path, len);
+                params[n][len] = '\0';
+            }
+            n++;
+            pattern += 2;
+            path += len;
             continue;
         }
-        *path_known = true;
-        if (method_matches(&g_routes[i], method)) {
-            return &g_routes[i];
+        if (*pattern != *path) {
+            return false;
+        }
+        pattern++;
+        path++;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+/* The route for `path` and `method` (exact paths first, then patterns), filling `params`; NULL
+ * with *path_known telling whether another method of the path exists (405) or not (404). */
+static const http_route *find_route(const char *path, const char *method, bool *path_known,
+                                    char params[NCSL_HTTP_MAX_PARAMS][NCSL_HTTP_PARAM_SIZE]) {
+    *path_known = false;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < NCSL_ARRAY_LEN(g_routes); i++) {
+            bool pattern = strstr(g_routes[i].path, "{}") != NULL;
+            if (pattern != (pass == 1) || !path_matches(g_routes[i].path, path, NULL)) {
+                continue;
+            }
+            *path_known = true;
+            if (method_matches(&g_routes[i], method)) {
+                if (params) {
+                    (void)path_matches(g_routes[i].path, path, params);
+                }
+                return &g_routes[i];
+            }
+        }
+        if (*path_known) {
+            return NULL; /* an exact path with other methods: not a pattern's id */
         }
     }
     return NULL;
@@ -531,14 +622,20 @@ static bool route_takes_body(const http_route *rt) {
 /* 404 or 405 (with Allow listing the path's methods). */
 static enum MHD_Result answer_no_route(http_req *r) {
     bool path_known = false;
-    (void)find_route(r->path, r->method, &path_known);
+    (void)find_route(r->path, r->method, &path_known, NULL);
     if (!path_known) {
         return ncsl__http_answer_error(r, 404, "NOT_FOUND", "no such endpoint", NULL, NULL);
     }
-    char allow[64] = "";
+    char allow[96] = "";
     size_t used = 0;
+    bool exact = false;
     for (size_t i = 0; i < NCSL_ARRAY_LEN(g_routes); i++) {
-        if (strcmp(g_routes[i].path, r->path) == 0) {
+        exact = exact || strcmp(g_routes[i].path, r->path) == 0;
+    }
+    for (size_t i = 0; i < NCSL_ARRAY_LEN(g_routes); i++) {
+        bool pattern = strstr(g_routes[i].path, "{}") != NULL;
+        if ((exact ? strcmp(g_routes[i].path, r->path) == 0
+                   : pattern && path_matches(g_routes[i].path, r->path, NULL))) {
             bool get = strcmp(g_routes[i].method, "GET") == 0;
             used += (size_t)snprintf(allow + used, sizeof(allow) - used, "%s%s%s", used ? ", " : "",
                                      g_routes[i].method, get ? ", HEAD" : "");
@@ -547,7 +644,7 @@ static enum MHD_Result answer_no_route(http_req *r) {
             }
         }
     }
-    char msg[96];
+    char msg[128];
     snprintf(msg, sizeof(msg), "use %s", allow);
     return ncsl__http_answer_error(r, 405, "METHOD_NOT_ALLOWED", msg, NULL, allow);
 }
@@ -559,7 +656,12 @@ static enum MHD_Result answer_complete(http_req *r) {
     if (!r->route) {
         return answer_no_route(r);
     }
-    if (route_takes_body(r->route)) {
+    if (!route_takes_body(r->route)) {
+        enum MHD_Result answered = MHD_NO;
+        if (ncsl__http_authorize(r, r->route->access, &answered) != NCSL_OK) {
+            return answered;
+        }
+    } else {
         if (r->too_large) {
             char msg[128];
             snprintf(msg, sizeof(msg), "the body is larger than %zu bytes",
@@ -580,14 +682,22 @@ static const size_t kBodyHeadStart = 64 * 1024;
 static enum MHD_Result on_first_call(http_req *r, const char *url, const char *method) {
     ncsl_http_server *srv = r->srv;
     bool path_known = false;
-    r->route = find_route(url, method, &path_known);
+    r->route = find_route(url, method, &path_known, r->params);
     if (!r->route || !route_takes_body(r->route)) {
         r->state = REQ_SIMPLE;
         return MHD_YES;
     }
+    /* Authenticated (and rate limited) before a byte of the body is read. */
+    enum MHD_Result answered = MHD_NO;
+    if (ncsl__http_authorize(r, r->route->access, &answered) != NCSL_OK) {
+        return answered;
+    }
     /* Rejected before the body is read: MHD then discards it and closes the connection. */
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
-    if (!ncsl_http_content_type_is_json(ct)) {
+    const char *cl0 = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Length");
+    const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Transfer-Encoding");
+    bool no_body = !ct && !te && (!cl0 || strcmp(cl0, "0") == 0);
+    if (!no_body && !ncsl_http_content_type_is_json(ct)) {
         return ncsl__http_answer_error(r, 415, "UNSUPPORTED_MEDIA_TYPE",
                                        "Content-Type must be application/json", "Content-Type",
                                        NULL);
@@ -641,6 +751,10 @@ json_t *ncsl__http_body_object(http_req *r, enum MHD_Result *answered) {
 }
 
 enum MHD_Result ncsl__http_answer_data(http_req *r, json_t *data) {
+    return ncsl__http_answer_json(r, 200, data);
+}
+
+enum MHD_Result ncsl__http_answer_json(http_req *r, int status, json_t *data) {
     char *text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(data);
     if (!text) {
@@ -652,7 +766,7 @@ enum MHD_Result ncsl__http_answer_data(http_req *r, json_t *data) {
     ncsl_buf_append_str(&b, text);
     free(text);
     ncsl__http_append_metadata(&b, r);
-    return ncsl__http_answer_buf(r, 200, &b, false, NULL);
+    return ncsl__http_answer_buf(r, status, &b, false, NULL);
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -793,9 +907,27 @@ ncsl_status ncsl_http_server_create(const ncsl_config *cfg, ncsl_engine *engine,
         return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
     }
     srv->cfg = *cfg;
+    /* The copy of the config must not keep the admin key: only its hash stays. */
+    ncsl_wipe(srv->cfg.server.admin_key, sizeof(srv->cfg.server.admin_key));
     srv->engine = engine;
     if (services) {
         srv->services = *services;
+        if (services->admin_key && *services->admin_key) {
+            if (ncsl_crypto_sha256(services->admin_key, strlen(services->admin_key),
+                                   srv->admin_hash, err) != NCSL_OK) {
+                free(srv);
+                return err ? err->code : NCSL_E_CRYPTO;
+            }
+            srv->has_admin = true;
+        }
+        srv->services.admin_key = NULL;
+    }
+    if (cfg->limits.requests_per_second > 0) {
+        srv->rate = ncsl__http_rate_create(cfg->limits.requests_per_second, cfg->limits.burst);
+        if (!srv->rate) {
+            free(srv);
+            return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+        }
     }
     srv->listen_fd = MHD_INVALID_SOCKET;
     srv->pending.next = srv->pending.prev = &srv->pending;
@@ -922,6 +1054,7 @@ void ncsl_http_server_destroy(ncsl_http_server *srv) {
         return;
     }
     ncsl_http_server_stop(srv);
+    ncsl__http_rate_destroy(srv->rate);
     pthread_mutex_destroy(&srv->conn_mu);
     pthread_mutex_destroy(&srv->mu);
     free(srv);

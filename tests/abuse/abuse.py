@@ -84,7 +84,8 @@ def _normal_client(port, stop, ready, out):
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             c.request("POST", EXECUTE, body=CANON_BODY,
-                      headers={"Content-Type": "application/json"})
+                      headers={"Content-Type": "application/json",
+                               **test_e2e.auth_header(test_e2e.ADMIN_KEY)})
             r = c.getresponse()
             raw = r.read()
             c.close()
@@ -156,6 +157,7 @@ def connect(d, timeout=10):
 
 def post_head(path, length=None, ctype="application/json", extra=""):
     h = "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: %s\r\n" % (path, ctype)
+    h += "Authorization: Bearer %s\r\n" % test_e2e.ADMIN_KEY
     if length is not None:
         h += "Content-Length: %d\r\n" % length
     return (h + extra + "\r\n").encode()

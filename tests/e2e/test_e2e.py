@@ -52,6 +52,15 @@ class Response:
         return "<HTTP %d in %.2fs: %s>" % (self.status, self.elapsed, self.raw[:600])
 
 
+# The admin key every test daemon starts with (NCSL_ADMIN_KEY); requests carry it unless a test
+# passes its own Authorization header (or auth=None for none at all).
+ADMIN_KEY = "ncsl_admin_test_" + "k" * 32
+
+
+def auth_header(key):
+    return {"Authorization": "Bearer " + key}
+
+
 class Daemon:
     """One ncsld process with its own temporary data directory and config file."""
 
@@ -69,12 +78,20 @@ class Daemon:
         self.url = None
 
     # ----------------------------------------------------------------- life cycle
-    def start(self):
+    def start(self, env=None):
+        try:  # a file left by a killed daemon must not be read as the new one's address
+            os.unlink(os.path.join(self.data_dir, "ncsld.url"))
+        except FileNotFoundError:
+            pass
         self._stderr = open(self.stderr_path, "wb")
+        environ = dict(os.environ)
+        environ["NCSL_ADMIN_KEY"] = ADMIN_KEY
+        environ.update(env or {})
+        environ = {k: v for k, v in environ.items() if v is not None}
         self.proc = subprocess.Popen(
             [NCSLD, "--data-dir", self.data_dir, "--listen", "127.0.0.1:0",
              "--config", self.config_path],
-            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
+            stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr, env=environ,
             start_new_session=True)  # own process group: killpg reaches every child
         _LIVE.append(self)
         try:
@@ -168,8 +185,8 @@ class Daemon:
             return f.read().decode("utf-8", "replace")
 
     # ----------------------------------------------------------------- HTTP
-    def request(self, method, path, body=None, headers=None, timeout=30):
-        h = {}
+    def request(self, method, path, body=None, headers=None, timeout=30, auth=ADMIN_KEY):
+        h = auth_header(auth) if auth else {}
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
             h["Content-Type"] = "application/json"
@@ -195,6 +212,21 @@ class Daemon:
             body["secrets"] = secrets
         body.update(extra)
         return self.request("POST", EXECUTE, body, timeout=timeout)
+
+
+def run_cmd(argv, stdin=b"", env=None, timeout=60):
+    """Runs a command; returns (exit code, stdout text, stderr text)."""
+    p = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout, env=env)
+    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+
+def closed_port():
+    """A local TCP port nothing listens on (bound, then released)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 class DaemonTestCase(unittest.TestCase):
@@ -498,9 +530,9 @@ class TestMalformed(DaemonTestCase):
         # Announce 2 GB, send no body: the daemon must answer 413 from the headers alone.
         s = socket.create_connection((self.d.host, self.d.port), timeout=10)
         try:
-            s.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            s.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
                        "Content-Type: application/json\r\nContent-Length: 2147483648\r\n\r\n"
-                       % EXECUTE).encode())
+                       % (EXECUTE, ADMIN_KEY)).encode())
             t0 = time.monotonic()
             data = b""
             while b"\r\n\r\n" not in data and time.monotonic() - t0 < 10:
@@ -709,6 +741,31 @@ class TestSigtermDrain(unittest.TestCase):
             self.assertLess(time.monotonic() - t0, 5)
         finally:
             d.cleanup()
+
+class TwoInstallationsTestCase(DaemonTestCase):
+    """The daemon under test (cls.d), a second installation (cls.other) for foreign proofs,
+    receipts and envelopes, and a scratch directory (cls.tmp) whose name starts with TMP_PREFIX."""
+
+    TMP_PREFIX = "ncsl-two-"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tmp = tempfile.mkdtemp(prefix=cls.TMP_PREFIX)
+        cls.other = Daemon()
+        try:
+            cls.other.start()
+        except Exception:
+            cls.other.cleanup()
+            super().tearDownClass()
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.other.cleanup()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
 
 
 if __name__ == "__main__":

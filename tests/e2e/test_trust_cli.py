@@ -18,7 +18,7 @@ import tempfile
 import threading
 import unittest
 
-from test_e2e import Daemon, DaemonTestCase
+from test_e2e import Daemon, DaemonTestCase, TwoInstallationsTestCase, closed_port, run_cmd
 
 NCSL = os.environ.get("NCSL", "")
 SGX_TESTDATA = os.environ.get("SGX_TESTDATA", "")
@@ -33,8 +33,7 @@ def setUpModule():
 
 def ncsl(*args, stdin=b""):
     """Runs `ncsl ARGS`; returns (exit code, stdout text, stderr text)."""
-    p = subprocess.run([NCSL, *args], input=stdin, capture_output=True, timeout=60)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    return run_cmd([NCSL, *args], stdin=stdin)
 
 
 def flip_hex_digit(value, index=0):
@@ -43,37 +42,11 @@ def flip_hex_digit(value, index=0):
     return value[:index] + ("1" if c != "1" else "2") + value[index + 1:]
 
 
-def closed_port():
-    """A local TCP port nothing listens on (bound, then released)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class TrustCommands(DaemonTestCase):
+class TrustCommands(TwoInstallationsTestCase):
     """One daemon under test (self.d) and a second installation (cls.other) for foreign proofs
     and receipts."""
 
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.tmp = tempfile.mkdtemp(prefix="ncsl-trust-cli-")
-        cls.other = Daemon()
-        try:
-            cls.other.start()
-        except Exception:
-            cls.other.cleanup()
-            super().tearDownClass()
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.other.cleanup()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        super().tearDownClass()
+    TMP_PREFIX = 'ncsl-trust-cli-'
 
     # ------------------------------------------------------------------ helpers
     def write(self, name, content):

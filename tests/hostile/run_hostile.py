@@ -101,6 +101,7 @@ NORMAL_CODE = "function main(input){return {result: input.value*2}}"
 NORMAL_INPUT = {"value": 42}
 NORMAL_RESULT = {"result": 84}
 EXECUTE = "/api/v1/functions/execute-javascript"
+ADMIN_KEY = "ncsl_admin_hostile_" + "h" * 32  # NCSL_ADMIN_KEY of the daemon under test
 START_TIMEOUT_S = 30.0
 
 HEADER_KEYS = {"expect", "result", "input", "secrets", "name", "message-has", "logs-have",
@@ -201,6 +202,7 @@ class Daemon:
 
     def start(self):
         env = dict(os.environ)
+        env["NCSL_ADMIN_KEY"] = ADMIN_KEY
         if self.sanitized:
             # keep the quarantine at a known size so that the RSS check means something
             opts = env.get("ASAN_OPTIONS", "")
@@ -280,7 +282,7 @@ class Daemon:
         raise RuntimeError("no VmRSS in /proc/%d/status" % self.proc.pid)
 
     def request(self, method, path, body=None, timeout=60):
-        headers = {}
+        headers = {"Authorization": "Bearer " + ADMIN_KEY}
         if body is not None:
             body = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"

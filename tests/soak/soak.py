@@ -151,7 +151,7 @@ class Worker:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             self.uses = 0
         self.uses += 1
-        headers = {}
+        headers = test_e2e.auth_header(test_e2e.ADMIN_KEY)
         if body is not None:
             body = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_http.h"
 #include "common/common.h"
 
 static const ncsl_cli_cmd g_commands[] = {
@@ -29,6 +30,17 @@ static const ncsl_cli_cmd g_commands[] = {
     {"verify", "verify an attestation proof and print a JSON verdict", ncsl_cli_cmd_verify},
     {"verify-receipt", "verify an execution receipt's signature (and, with a proof, its key)",
      ncsl_cli_cmd_verify_receipt},
+    {"encrypt-secret", "verify a proof, then encrypt a secret value to the enclave it attests",
+     ncsl_cli_cmd_encrypt_secret},
+    {"deploy", "deploy a function to a running ncsld (or --update one)", ncsl_cli_cmd_deploy},
+    {"invoke", "run a deployed function by id and print its result and receipt",
+     ncsl_cli_cmd_invoke},
+    {"functions", "list, show or delete your deployed functions", ncsl_cli_cmd_functions},
+    {"secrets", "store, list or delete your secrets (values never on the command line)",
+     ncsl_cli_cmd_secrets},
+    {"users", "create, list or delete users (admin key)", ncsl_cli_cmd_users},
+    {"keys", "create, list or revoke users' API keys (admin key)", ncsl_cli_cmd_keys},
+    {"whoami", "show whom the API key (NCSL_API_KEY) belongs to", ncsl_cli_cmd_whoami},
 };
 
 static void print_usage(FILE *f) {
@@ -46,7 +58,8 @@ static void print_usage(FILE *f) {
                "  -V, --version  show the ncsl and QuickJS-ng versions and exit\n"
                "\n"
                "Run 'ncsl <command> --help' for a command's options.\n"
-               "Exit status: 0 success, 1 failure, 2 bad usage.\n");
+               "Exit status: 0 success, 1 failure, 2 bad usage, 3 ncsld could not be reached\n"
+               "(the commands that talk to ncsld; they take the API key from NCSL_API_KEY).\n");
 }
 
 void ncsl_cli_errorf(const char *fmt, ...) {

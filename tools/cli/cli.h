@@ -32,6 +32,7 @@ int ncsl_cli_cmd_verify_quote(int argc, char **argv);
 int ncsl_cli_cmd_attest(int argc, char **argv);
 int ncsl_cli_cmd_verify(int argc, char **argv);
 int ncsl_cli_cmd_verify_receipt(int argc, char **argv);
+int ncsl_cli_cmd_encrypt_secret(int argc, char **argv);
 
 /* Prints "ncsl: <message>\n" to stderr. Never pass secrets, inputs or code. */
 void ncsl_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -6,22 +6,18 @@
  * configured listen address (http://127.0.0.1:8080 by default). Only http and https, no
  * redirects, bounded time and size: the answer is checked by `ncsl verify`, not trusted here.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <curl/curl.h>
 
+#include "cli_http.h"
 #include "cli_trust.h"
 #include "common/common.h"
-#include "config/config.h"
 #include "crypto/crypto.h"
 
-#define URL_MAX 2048
-#define URL_FILE "ncsld.url"
 #define DEFAULT_TIMEOUT_S 30u
-#define CONNECT_TIMEOUT_S 10u
 
 typedef struct attest_args {
     const char *nonce;
@@ -55,183 +51,6 @@ static void attest_usage(FILE *f) {
             "\n"
             "Exit status: 0 a proof was printed; 1 ncsld could not be reached or answered an\n"
             "error (its code and message are shown); 2 bad usage.\n");
-}
-
-/* The answer's body, at most NCSL_CLI_JSON_MAX bytes. */
-typedef struct body {
-    char *data;
-    size_t len;
-    bool too_large;
-} body;
-
-static size_t on_data(char *p, size_t size, size_t nmemb, void *user) {
-    body *b = user;
-    size_t n = size * nmemb;
-    if (n > NCSL_CLI_JSON_MAX - b->len) {
-        b->too_large = true;
-        return 0; /* curl stops with CURLE_WRITE_ERROR */
-    }
-    char *grown = realloc(b->data, b->len + n + 1);
-    if (!grown) {
-        return 0;
-    }
-    b->data = grown;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
-}
-
-/* Trims whitespace and trailing slashes of `s` in place. */
-static void trim_url(char *s) {
-    size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == '/' || s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\r' ||
-                     s[n - 1] == '\t')) {
-        s[--n] = '\0';
-    }
-}
-
-/* Where to ask: the server's base URL and where that came from (for messages). */
-typedef struct target {
-    char base[URL_MAX];
-    char origin[NCSL_CONFIG_PATH_MAX + 96];
-} target;
-
-/* The base URL: --url, ncsld.url, or the configured listen address. False after printing why. */
-static bool find_target(const attest_args *a, target *t) {
-    char *out = t->base;
-    if (a->url) {
-        snprintf(t->origin, sizeof(t->origin), "--url");
-        if (strlen(a->url) >= URL_MAX) {
-            ncsl_cli_errorf("attest: --url is longer than %d characters", URL_MAX - 1);
-            return false;
-        }
-        snprintf(out, URL_MAX, "%s", a->url);
-    } else {
-        ncsl_config cfg;
-        if (!ncsl_cli_load_config(a->config, &cfg)) {
-            return false;
-        }
-        char path[NCSL_CONFIG_PATH_MAX + 16];
-        snprintf(path, sizeof(path), "%s/%s", a->data_dir ? a->data_dir : cfg.server.data_dir,
-                 URL_FILE);
-        size_t len = 0;
-        char *text = ncsl_cli_read_file(path, URL_MAX - 1, &len);
-        if (text) {
-            snprintf(out, URL_MAX, "%s", text);
-            snprintf(t->origin, sizeof(t->origin), "%s", path);
-            free(text);
-        } else {
-            snprintf(t->origin, sizeof(t->origin),
-                     "the configured Server.Listen: there is no %s, which ncsld writes while it "
-                     "runs",
-                     path);
-            /* No ncsld.url (ncsld removes it when it stops): the configured address. */
-            const char *host = cfg.server.listen_host;
-            if (strcmp(host, "0.0.0.0") == 0 || !*host) {
-                host = "127.0.0.1";
-            } else if (strcmp(host, "::") == 0) {
-                host = "::1";
-            }
-            bool v6 = strchr(host, ':') != NULL;
-            snprintf(out, URL_MAX, "http://%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
-                     (unsigned)cfg.server.listen_port);
-        }
-    }
-    trim_url(out);
-    if (strncmp(out, "http://", 7) != 0 && strncmp(out, "https://", 8) != 0) {
-        ncsl_cli_errorf("attest: the URL '%.200s' (from %s) must start with http:// or https://",
-                        out, t->origin);
-        return false;
-    }
-    return true;
-}
-
-/* Prints why the request failed. */
-static void report_curl_error(CURLcode cc, const char *url, const target *t, const char *errbuf,
-                              const body *b, unsigned timeout_s) {
-    switch (cc) {
-    case CURLE_COULDNT_CONNECT:
-        ncsl_cli_errorf("attest: ncsld does not run at %s (connection refused; the address is from "
-                        "%s): start ncsld, or pass --url URL or the --data-dir DIR of its "
-                        "installation",
-                        t->base, t->origin);
-        return;
-    case CURLE_COULDNT_RESOLVE_HOST:
-        ncsl_cli_errorf("attest: cannot resolve the host of %s", url);
-        return;
-    case CURLE_OPERATION_TIMEDOUT:
-        ncsl_cli_errorf("attest: no answer from %s within %u s (--timeout)", url, timeout_s);
-        return;
-    case CURLE_WRITE_ERROR:
-        if (b->too_large) {
-            ncsl_cli_errorf("attest: the answer from %s is larger than %zu bytes: not a proof", url,
-                            NCSL_CLI_JSON_MAX);
-            return;
-        }
-        break;
-    default:
-        break;
-    }
-    ncsl_cli_errorf("attest: request to %s failed: %s%s%s", url, curl_easy_strerror(cc),
-                    errbuf[0] ? ": " : "", errbuf);
-}
-
-/* GET `url` (of the server `t`, for messages); on success *status and `b` hold the answer. */
-static bool http_get(const char *url, const target *t, unsigned timeout_s, long *status, body *b) {
-    char errbuf[CURL_ERROR_SIZE] = "";
-    CURL *h = curl_easy_init();
-    struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
-    bool ok = false;
-    if (!h || !headers) {
-        ncsl_cli_errorf("attest: cannot set up the HTTP client (out of memory)");
-        goto out;
-    }
-    CURLcode cc = CURLE_OK;
-    /* Any failure to set an option shows up as the first non-OK code. */
-#define SETOPT(opt, val)                                                                           \
-    do {                                                                                           \
-        if (cc == CURLE_OK) {                                                                      \
-            cc = curl_easy_setopt(h, opt, val);                                                    \
-        }                                                                                          \
-    } while (0)
-    SETOPT(CURLOPT_URL, url);
-    SETOPT(CURLOPT_HTTPGET, 1L);
-    SETOPT(CURLOPT_HTTPHEADER, headers);
-    SETOPT(CURLOPT_USERAGENT, "ncsl/" NCSL_VERSION);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SETOPT(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-    SETOPT(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-    /* A local ncsld is asked directly, whatever proxy the environment names. */
-    SETOPT(CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
-    SETOPT(CURLOPT_NOSIGNAL, 1L);
-    SETOPT(CURLOPT_CONNECTTIMEOUT,
-           (long)(timeout_s < CONNECT_TIMEOUT_S ? timeout_s : CONNECT_TIMEOUT_S));
-    SETOPT(CURLOPT_TIMEOUT, (long)timeout_s);
-    SETOPT(CURLOPT_WRITEFUNCTION, on_data);
-    SETOPT(CURLOPT_WRITEDATA, b);
-    SETOPT(CURLOPT_ERRORBUFFER, errbuf);
-#undef SETOPT
-    if (cc == CURLE_OK) {
-        cc = curl_easy_perform(h);
-    }
-    if (cc != CURLE_OK) {
-        report_curl_error(cc, url, t, errbuf, b, timeout_s);
-        goto out;
-    }
-    if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status) != CURLE_OK) {
-        *status = 0;
-    }
-    ok = true;
-out:
-    curl_slist_free_all(headers);
-    if (h) {
-        curl_easy_cleanup(h);
-    }
-    return ok;
 }
 
 int ncsl_cli_cmd_attest(int argc, char **argv) {
@@ -275,13 +94,17 @@ int ncsl_cli_cmd_attest(int argc, char **argv) {
     }
 
     int exit_code = NCSL_CLI_EXIT_FAIL;
-    body b = {NULL, 0, false};
+    ncsl_cli_http_response resp;
+    memset(&resp, 0, sizeof(resp));
     json_t *doc = NULL;
     char *text = NULL;
-    target t;
-    char url[URL_MAX + 64 + 2 * NCSL_PROOF_MAX_NONCE];
-    if (!find_target(&a, &t)) {
-        return a.url ? NCSL_CLI_EXIT_USAGE : NCSL_CLI_EXIT_FAIL;
+    ncsl_cli_target t;
+    char url[NCSL_CLI_URL_MAX + 64 + 2 * NCSL_PROOF_MAX_NONCE];
+    /* --url, else this installation's ncsld.url; not NCSL_URL, which names the API server of
+     * the client commands. */
+    int trc = ncsl_cli_target_find("attest", a.url, false, a.data_dir, a.config, &t);
+    if (trc != 0) {
+        return trc;
     }
     snprintf(url, sizeof(url), "%s/api/v1/attestation%s%s", t.base, nonce_len ? "?nonce=" : "",
              nonce_hex);
@@ -289,27 +112,18 @@ int ncsl_cli_cmd_attest(int argc, char **argv) {
         ncsl_cli_errorf("attest: cannot initialise libcurl");
         return NCSL_CLI_EXIT_FAIL;
     }
-    long status = 0;
-    if (!http_get(url, &t, (unsigned)timeout_s, &status, &b)) {
+    const ncsl_cli_http_request req = {
+        .method = "GET", .url = url, .timeout_s = (unsigned)timeout_s};
+    if (ncsl_cli_http_perform("attest", &t, &req, &resp) != NCSL_CLI_HTTP_ANSWERED) {
         goto out;
     }
-    char source[URL_MAX + 32];
-    snprintf(source, sizeof(source), "%s (HTTP %ld)", t.base, status);
-    json_error_t jerr;
-    doc = b.data ? json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &jerr) : NULL;
-    if (!json_is_object(doc)) {
-        ncsl_cli_errorf("attest: %s answered %s, not an ncsld response", source,
-                        b.len ? "something that is not a JSON object" : "with an empty body");
+    json_t *proof = NULL;
+    doc = ncsl_cli_http_envelope("attest", &t, &resp, false, &proof);
+    if (!doc) {
         goto out;
     }
-    json_t *proof = ncsl_cli_envelope_data("attest", source, doc);
-    if (!proof) {
-        goto out;
-    }
-    if (status != 200) {
-        ncsl_cli_errorf("attest: %s: the server did not answer 200 OK", source);
-        goto out;
-    }
+    char source[NCSL_CLI_URL_MAX + 32];
+    snprintf(source, sizeof(source), "%s (HTTP %ld)", t.base, resp.status);
     /* The real checks are `ncsl verify`'s; this one only catches a server that ignored the
      * nonce, before the user saves a useless proof. */
     const char *got = json_string_value(json_object_get(proof, "nonce"));
@@ -330,7 +144,7 @@ int ncsl_cli_cmd_attest(int argc, char **argv) {
 out:
     free(text);
     json_decref(doc);
-    free(b.data);
+    ncsl_cli_http_response_cleanup(&resp);
     curl_global_cleanup();
     return exit_code;
 }
