@@ -30,10 +30,16 @@
 #define MAX_MAX_ENTRIES ((size_t)1 << 20)
 #define BUCKETS 4096 /* power of two; chains stay short up to a few times this many entries */
 
+/* A link of the LRU list. The list's sentinel is a bare link (an entry ends in a flexible array,
+ * so it cannot be embedded in another struct), and each entry starts with its link. */
+typedef struct bc_link {
+    struct bc_link *prev, *next; /* most recently used first */
+} bc_link;
+
 struct ncsl__js_bc {
+    bc_link lru;              /* first member: a link's address is its entry's */
     atomic_uint refs;         /* the cache's own reference + one per holder */
     struct ncsl__js_bc *next; /* hash chain; reused as the free list after eviction */
-    struct ncsl__js_bc *lru_prev, *lru_next; /* most recently used first */
     size_t len;
     uint8_t hash[32];
     uint8_t data[]; /* len bytes of bytecode */
@@ -43,7 +49,7 @@ struct ncsl__js_bc {
 static struct {
     pthread_mutex_t mu;
     ncsl__js_bc *buckets[BUCKETS];
-    ncsl__js_bc lru; /* sentinel of a circular list; lru.lru_next is the most recent */
+    bc_link lru; /* sentinel of a circular list; lru.next is the most recent */
     bool lru_ready;
     size_t entries;
     size_t bytes;
@@ -70,7 +76,7 @@ static size_t bucket_of(const uint8_t hash[32]) {
 /* With g_bc.mu held: lazily sets the defaults and the LRU sentinel. */
 static void ready_locked(void) {
     if (!g_bc.lru_ready) {
-        g_bc.lru.lru_next = g_bc.lru.lru_prev = &g_bc.lru;
+        g_bc.lru.next = g_bc.lru.prev = &g_bc.lru;
         g_bc.lru_ready = true;
     }
     if (!g_bc.max_entries) {
@@ -80,15 +86,20 @@ static void ready_locked(void) {
 }
 
 static void lru_unlink(ncsl__js_bc *e) {
-    e->lru_prev->lru_next = e->lru_next;
-    e->lru_next->lru_prev = e->lru_prev;
+    e->lru.prev->next = e->lru.next;
+    e->lru.next->prev = e->lru.prev;
+}
+
+/* The least recently used entry (the list must not be empty). */
+static ncsl__js_bc *lru_oldest(void) {
+    return (ncsl__js_bc *)(void *)g_bc.lru.prev;
 }
 
 static void lru_push_front(ncsl__js_bc *e) {
-    e->lru_next = g_bc.lru.lru_next;
-    e->lru_prev = &g_bc.lru;
-    g_bc.lru.lru_next->lru_prev = e;
-    g_bc.lru.lru_next = e;
+    e->lru.next = g_bc.lru.next;
+    e->lru.prev = &g_bc.lru;
+    g_bc.lru.next->prev = &e->lru;
+    g_bc.lru.next = &e->lru;
 }
 
 static ncsl__js_bc *find_locked(const uint8_t hash[32]) {
@@ -121,7 +132,7 @@ static void evict_locked(size_t need, ncsl__js_bc **dead) {
     size_t extra = need ? 1 : 0;
     while (g_bc.entries &&
            (g_bc.entries + extra > g_bc.max_entries || g_bc.bytes + need > g_bc.max_bytes)) {
-        remove_locked(g_bc.lru.lru_prev, dead);
+        remove_locked(lru_oldest(), dead);
         g_bc.evictions++;
     }
 }
@@ -140,7 +151,7 @@ ncsl__js_bc *ncsl__js_bc_cache_get(const uint8_t hash[32]) {
     ncsl__js_bc *e = find_locked(hash);
     if (e) {
         atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
-        if (g_bc.lru.lru_next != e) {
+        if (g_bc.lru.next != &e->lru) {
             lru_unlink(e);
             lru_push_front(e);
         }
@@ -220,7 +231,7 @@ void ncsl_js_bc_cache_clear(void) {
     pthread_mutex_lock(&g_bc.mu);
     ready_locked();
     while (g_bc.entries) {
-        remove_locked(g_bc.lru.lru_prev, &dead);
+        remove_locked(lru_oldest(), &dead);
     }
     pthread_mutex_unlock(&g_bc.mu);
     release_list(dead);
