@@ -101,6 +101,8 @@ typedef enum ncsl_status {
                                      migration failed (nothing of it applied) */
     NCSL_E_STORE_FOREIGN = 805,   /* the database was sealed by another installation, another
                                      enclave build (MRENCLAVE) or with another policy */
+    NCSL_E_STORE_FULL = 806,      /* the disk (or quota) holding the database is full: the write
+                                     was not applied; reads still work */
 } ncsl_status;
 
 /* Details of a failure. Caller-owned; every function that takes one accepts NULL. */

@@ -77,6 +77,8 @@ static const status_info g_status_table[] = {
      "the database is not an NCSL database or has an unknown schema", 500},
     {NCSL_E_STORE_FOREIGN, "INTERNAL_ERROR",
      "the database was sealed by another installation or enclave", 500},
+    {NCSL_E_STORE_FULL, "INSUFFICIENT_STORAGE",
+     "the disk holding the database is full: nothing was written", 507},
 };
 
 static const status_info *status_find(ncsl_status st) {

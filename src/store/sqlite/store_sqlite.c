@@ -292,7 +292,16 @@ static ncsl_status sq_fail(sq_conn *c, int rc, const char *what, ncsl_err *err) 
         return ncsl_err_set(err, NCSL_E_STORE_INTEGRITY, NULL,
                             "%s: the database file is corrupt (%s)", what, msg);
     case SQLITE_FULL:
-        return ncsl_err_set(err, NCSL_E_STORE, NULL, "%s: the disk is full (%s)", what, msg);
+        return ncsl_err_set(err, NCSL_E_STORE_FULL, NULL, "%s: the disk is full (%s)", what, msg);
+    case SQLITE_IOERR: {
+        /* Some write paths (fsync, WAL growth) report a full disk as an I/O error. */
+        int e = c && c->db ? sqlite3_system_errno(c->db) : 0;
+        if (e == ENOSPC || e == EDQUOT) {
+            return ncsl_err_set(err, NCSL_E_STORE_FULL, NULL, "%s: the disk is full (%s)", what,
+                                strerror(e));
+        }
+        break;
+    }
     case SQLITE_CONSTRAINT:
         if (rc == SQLITE_CONSTRAINT_FOREIGNKEY) {
             return ncsl_err_set(err, NCSL_E_NOT_FOUND, NULL, "%s: a referenced record is missing",
