@@ -24,6 +24,9 @@ the first line that is not a comment) says what must happen:
   // max-ms: N             must answer within N ms (default: the deadline + MARGIN_S)
   // phase: plant|probe    cross-call cases: every plant runs on every worker, then every probe
                            does (see run_phase)
+  // deploy: true          deployed by a user of its own and run through POST
+                           /api/v1/functions/{id}/invoke (so it has `storage`, with the small
+                           quota of limits()), instead of execute-javascript
 
 For every case the driver checks, besides the header: the answer comes within the deadline plus
 a margin; the body is valid UTF-8 JSON of bounded size; the daemon is still up (the process and
@@ -70,10 +73,16 @@ PARALLEL = 3  # hostile calls in flight at once
 WORKERS = PARALLEL + 1
 
 
+STORAGE_QUOTA = 256 * 1024  # bytes per function, for the storage abuse cases
+STORAGE_MAX_VALUE = 64 * 1024
+
+
 def limits():
     return {
         "Server": {"QueueSize": 64, "HttpThreads": 8, "LogLevel": "warn",
                    "ConnectionTimeoutSeconds": 60},
+        "Limits": {"RequestsPerSecond": 0, "StorageQuotaBytes": STORAGE_QUOTA,
+                   "MaxStorageValueBytes": STORAGE_MAX_VALUE},
         "JavaScript": {"Workers": WORKERS, "TimeoutMs": TIMEOUT_MS, "MaxMemoryMB": MEMORY_MB,
                        "MaxStackKB": STACK_KB, "MaxOutputBytes": MAX_OUTPUT_BYTES,
                        "MaxLogBytes": MAX_LOG_BYTES},
@@ -105,9 +114,9 @@ ADMIN_KEY = "ncsl_admin_hostile_" + "h" * 32  # NCSL_ADMIN_KEY of the daemon und
 START_TIMEOUT_S = 30.0
 
 HEADER_KEYS = {"expect", "result", "input", "secrets", "name", "message-has", "logs-have",
-               "absent", "max-ms", "phase"}
+               "absent", "max-ms", "phase", "deploy"}
 REPEATABLE = {"logs-have", "absent"}
-ERROR_HTTP = {"VALIDATION_ERROR": 400, "SYNTAX_ERROR": 400}  # others: 422
+ERROR_HTTP = {"VALIDATION_ERROR": 400, "SYNTAX_ERROR": 400, "QUOTA_EXCEEDED": 413}  # others: 422
 
 
 # ----------------------------------------------------------------------------- cases
@@ -198,6 +207,8 @@ class Daemon:
             json.dump(limits(), f)
         self.proc = None
         self.port = None
+        self._user_lock = threading.Lock()
+        self._user_key = None  # the user that deploys the `deploy: true` cases
         self._stderr = None
 
     def start(self):
@@ -281,8 +292,8 @@ class Daemon:
                     return int(line.split()[1])
         raise RuntimeError("no VmRSS in /proc/%d/status" % self.proc.pid)
 
-    def request(self, method, path, body=None, timeout=60):
-        headers = {"Authorization": "Bearer " + ADMIN_KEY}
+    def request(self, method, path, body=None, timeout=60, key=ADMIN_KEY):
+        headers = {"Authorization": "Bearer " + key}
         if body is not None:
             body = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
@@ -302,6 +313,27 @@ class Daemon:
             return self.request("GET", "/healthz", timeout=5).status == 200
         except OSError:
             return False
+
+    def invoke_deployed(self, case, timeout=60):
+        """Deploys the case as a function of the suite's user (made on first use) and invokes
+        it, with the case's input and secrets."""
+        with self._user_lock:
+            if self._user_key is None:
+                r = self.request("POST", "/api/v1/users", {"name": "hostile"})
+                if r.status != 201:
+                    raise RuntimeError("cannot create the suite's user: %r" % r)
+                self._user_key = r.json["data"]["apiKey"]
+        r = self.request("POST", "/api/v1/functions", {"name": case.name, "code": case.code},
+                         key=self._user_key)
+        if r.status != 201:
+            return r  # a deploy-time error is the case's answer
+        body = {}
+        if case.h.get("input_json") is not None:
+            body["input"] = case.h["input_json"]
+        if case.h.get("secrets_json") is not None:
+            body["secrets"] = case.h["secrets_json"]
+        return self.request("POST", "/api/v1/functions/%s/invoke" % r.json["data"]["id"], body,
+                            timeout=timeout, key=self._user_key)
 
     def execute(self, code, input=None, secrets=None, timeout=60):
         body = {"code": code}
@@ -421,9 +453,12 @@ def run_case(d, case):
 
     def hostile():
         try:
-            box["r"] = d.execute(case.code, input=case.h.get("input_json"),
-                                 secrets=case.h.get("secrets_json"),
-                                 timeout=deadline_s(case) + 30)
+            if case.h.get("deploy") == "true":
+                box["r"] = d.invoke_deployed(case, timeout=deadline_s(case) + 30)
+            else:
+                box["r"] = d.execute(case.code, input=case.h.get("input_json"),
+                                     secrets=case.h.get("secrets_json"),
+                                     timeout=deadline_s(case) + 30)
         except Exception as e:  # reported below
             box["e"] = e
 

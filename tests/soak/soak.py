@@ -38,9 +38,10 @@ The mix (weights): execute (a sync function, an async one with awaits, one that 
 whose promise rejects, one reading SECRETS, one logging, one building and serializing 200
 objects), GET /api/v1/attestation with a fresh nonce, POST /api/v1/attestation/verify of such a
 proof, POST /api/v1/receipts/verify of a receipt from this run (with the proof: attested) and of
-a tampered one (valid: false), GET /api/v1/tee-info, GET /healthz.
-Not in the mix yet, because ncsld has no routes for them yet: deployed-function invoke,
-storage writes and secret reads. They join the mix with the store's HTTP routes.
+a tampered one (valid: false), GET /api/v1/tee-info, GET /healthz, and as a user of its own:
+POST /api/v1/functions/{id}/invoke of a deployed function that reads a stored secret and writes
+a counter per worker to its storage (each acknowledged call must have moved the counter by
+exactly one), PUT /api/v1/secrets/{name} (secret writes) and GET /api/v1/secrets.
 """
 
 import argparse
@@ -83,7 +84,20 @@ FUNCTIONS = {
                   lambda r: {"n": 200}, None, 200, lambda r: 200),
 }
 OTHER_WEIGHTS = {"attestation": 10, "attestation_verify": 5, "receipt_verify": 8,
-                 "receipt_tampered": 2, "tee_info": 6, "healthz": 4}
+                 "receipt_tampered": 2, "tee_info": 6, "healthz": 4,
+                 # the multi-tenant routes, as the soak's user (set up by the coordinator)
+                 "invoke_storage": 12, "secret_put": 2, "secrets_list": 3}
+
+# The deployed function of "invoke_storage": a counter per worker in the function's storage
+# (a write on every call) and a stored secret read through SECRETS.
+STORAGE_CODE = """
+async function main(input) {
+  const n = ((await storage.get(input.w)) ?? 0) + 1;
+  await storage.set(input.w, n);
+  return { n, len: SECRETS.API_KEY.length };
+}
+"""
+SOAK_SECRET = "s" * 40
 OPS = [(name, f[0]) for name, f in FUNCTIONS.items()] + list(OTHER_WEIGHTS.items())
 
 
@@ -108,7 +122,8 @@ def check_envelope(status, raw):
          re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", meta.get("timestamp", "")),
          "bad metadata", status, raw)
     if j["success"]:
-        need(status == 200 and "data" in j, "success without data or 200", status, raw)
+        need(status in (200, 201) and "data" in j, "success without data or 200/201", status,
+             raw)
     else:
         err = j.get("error")
         need(isinstance(err, dict) and isinstance(err.get("code"), str) and
@@ -143,15 +158,20 @@ class Worker:
         names = [n for n, _ in OPS]
         weights = [w for _, w in OPS]
         self.pick = lambda: self.rng.choices(names, weights)[0]
+        # the soak's user and deployed function (environment of the coordinator)
+        self.user_key = os.environ.get("NCSL_SOAK_USER_KEY", "")
+        self.function = os.environ.get("NCSL_SOAK_FUNCTION", "")
+        self.wid = "w%d" % seed
+        self.counter = None  # our storage counter, once read back
 
-    def http(self, method, path, body=None):
+    def http(self, method, path, body=None, key=None):
         if self.conn is None or self.uses >= 100:
             if self.conn is not None:
                 self.conn.close()
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
             self.uses = 0
         self.uses += 1
-        headers = test_e2e.auth_header(test_e2e.ADMIN_KEY)
+        headers = test_e2e.auth_header(key or test_e2e.ADMIN_KEY)
         if body is not None:
             body = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
@@ -240,6 +260,37 @@ class Worker:
                 need(d.get("valid") is good and d.get("signatureValid") is good and
                      d.get("attested") is good, "wrong verdict", st, raw)
             return st, h, raw
+        if op == "invoke_storage":
+            st, h, raw = self.http("POST", "/api/v1/functions/%s/invoke" % self.function,
+                                   {"input": {"w": self.wid}}, key=self.user_key)
+            if st == 200:
+                d = check_envelope(st, raw)["data"]
+                r = d.get("result") or {}
+                need(r.get("len") == len(SOAK_SECRET), "stored secret not seen", st, raw)
+                # our counter only grows by one per acknowledged call: no write lost or doubled
+                need(self.counter is None or r.get("n") == self.counter + 1,
+                     "storage counter went from %s to %s" % (self.counter, r.get("n")), st, raw)
+                self.counter = r.get("n")
+                check_receipt(d.get("receipt"), st, raw)
+            elif st != 503:
+                self.counter = None  # unknown whether it committed
+            return st, h, raw
+        if op == "secret_put":
+            name = "SOAK_%d" % self.rng.randrange(8)
+            st, h, raw = self.http("PUT", "/api/v1/secrets/" + name,
+                                   {"value": "v%d" % self.rng.getrandbits(32)}, key=self.user_key)
+            if st in (200, 201):
+                need(check_envelope(st, raw)["data"].get("name") == name, "wrong put answer",
+                     st, raw)
+            return st, h, raw
+        if op == "secrets_list":
+            st, h, raw = self.http("GET", "/api/v1/secrets", key=self.user_key)
+            if st == 200:
+                items = check_envelope(st, raw)["data"].get("items")
+                need(isinstance(items, list) and any(i.get("name") == "API_KEY" for i in items)
+                     and SOAK_SECRET not in raw.decode("utf-8", "replace"),
+                     "bad secret list", st, raw)
+            return st, h, raw
         if op == "tee_info":
             st, h, raw = self.http("GET", "/api/v1/tee-info")
             if st == 200:
@@ -264,7 +315,7 @@ class Worker:
                      st, raw)
             elif st >= 500:
                 self.bad5xx.append("%s: HTTP %d %r" % (op, st, raw[:300]))
-            elif st != 200 and st != 422:
+            elif st not in (200, 201, 422):
                 raise Malformed("unexpected HTTP %d: %r" % (st, raw[:300]))
             key = "%s %d" % (op, st)
         except Malformed as e:
@@ -315,6 +366,23 @@ def worker_main(port, seed, seconds, rate, done_counter, out):
 
 
 # ============================================================================ coordinator
+def setup_tenant(d):
+    """The soak's user, a stored secret and the deployed storage function; the workers find
+    them in the environment (they are spawned after this)."""
+    r = d.request("POST", "/api/v1/users", {"name": "soak"})
+    if r.status != 201:
+        raise RuntimeError("cannot create the soak's user: %r" % r)
+    key = r.json["data"]["apiKey"]
+    r = d.request("PUT", "/api/v1/secrets/API_KEY", {"value": SOAK_SECRET}, auth=key)
+    if r.status != 201:
+        raise RuntimeError("cannot store the soak's secret: %r" % r)
+    r = d.request("POST", "/api/v1/functions", {"name": "counter", "code": STORAGE_CODE},
+                  auth=key)
+    if r.status != 201:
+        raise RuntimeError("cannot deploy the soak's function: %r" % r)
+    os.environ["NCSL_SOAK_USER_KEY"] = key
+    os.environ["NCSL_SOAK_FUNCTION"] = r.json["data"]["id"]
+
 def run_workers(ctx, port, n, seconds, rate_each, seed, on_tick=None):
     procs, pipes, counters = [], [], []
     for i in range(n):
@@ -410,11 +478,12 @@ def main():
         os.environ["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "quarantine_size_mb=16"
     ctx = multiprocessing.get_context("spawn")
 
-    d = test_e2e.Daemon({"Server": {"LogLevel": "warn"}})
+    d = test_e2e.Daemon({"Server": {"LogLevel": "warn"}, "Limits": {"RequestsPerSecond": 0}})
     failures = []
     report = {"ncsld": os.path.basename(args.ncsld), "sanitized": args.sanitized}
     try:
         d.start()
+        setup_tenant(d)
         pid = d.proc.pid
         fd_idle0 = proc_fds(pid)
         rss_start = proc_rss_kib(pid)
