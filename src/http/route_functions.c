@@ -464,10 +464,6 @@ static void limits_of(const ncsl_store_function *fn, uint32_t *timeout_ms, size_
     json_decref(l);
 }
 
-static int hex_nibble(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 enum MHD_Result ncsl__http_route_function_invoke(http_req *r) {
     ncsl_http_server *srv = r->srv;
     ncsl_store *store = srv->services.store;
@@ -527,13 +523,10 @@ enum MHD_Result ncsl__http_route_function_invoke(http_req *r) {
     /* The receipt names the deployed code by the hash the store checked it against. */
     if (srv->services.keys) {
         ncsl_err herr;
-        bool ok = strlen(c.fn.code_hash) == 64;
-        for (size_t i = 0; ok && i < 32; i++) {
-            int hi = hex_nibble(c.fn.code_hash[2 * i]);
-            int lo = hex_nibble(c.fn.code_hash[2 * i + 1]);
-            ok = hi >= 0 && lo >= 0;
-            r->code_hash[i] = (uint8_t)(hi << 4 | lo);
-        }
+        size_t hash_len = 0;
+        bool ok = ncsl_crypto_hex_decode(c.fn.code_hash, strlen(c.fn.code_hash), r->code_hash,
+                                         sizeof(r->code_hash), &hash_len, &herr) == NCSL_OK &&
+                  hash_len == sizeof(r->code_hash);
         if (ok && ncsl_crypto_sha256(c.eb.input_json ? c.eb.input_json : "null",
                                      c.eb.input_json ? c.eb.input_len : 4, r->input_hash,
                                      &herr) == NCSL_OK) {

@@ -230,8 +230,10 @@ class Tenants(unittest.TestCase):
         self.assertEqual((data(r)["version"], data(r)["description"]), (3, None))  # null clears
         self.req("PUT", "/api/v1/functions/%s" % f["id"], {"code": "function main({"}, key=k,
                  expect=400)
+        latest = data(self.req("GET", "/api/v1/functions/%s" % f["id"], key=k, expect=200))
         r = self.req("POST", "/api/v1/functions/%s/invoke" % f["id"], None, key=k, expect=200)
         self.assertEqual(data(r)["result"], 2)
+        self.assertEqual(data(r)["receipt"]["codeHash"], latest["codeHash"])
         self.assertEqual(data(r)["receipt"]["functionId"], f["id"])
         self.assertEqual(data(r)["receipt"]["userId"], u["id"])
         v1 = data(self.req("GET", "/api/v1/functions/%s?version=1" % f["id"], key=k))
