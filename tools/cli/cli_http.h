@@ -168,6 +168,11 @@ int ncsl_cli_client_call(ncsl_cli_client *c, const char *method, const char *pat
 /* Prints `j` (borrowed) as indented JSON and a newline on stdout. Returns the exit status. */
 int ncsl_cli_client_print(const json_t *j);
 
+/* The whole life of a simple command: open (as ncsl_cli_client_open, stdin free), one call,
+ * print the answer's data, close. Returns the exit status. */
+int ncsl_cli_client_call_print(const char *cmd, ncsl_cli_client_args *a, const char *method,
+                               const char *path, const json_t *body, size_t max_response);
+
 /* True when `id` (a function, user or key id) is 1..128 characters of [A-Za-z0-9_-], so it is
  * one safe URL path segment; else prints "<cmd>: <what> '...' is not an id" and returns false. */
 bool ncsl_cli_client_id_ok(const char *cmd, const char *what, const char *id);

@@ -270,6 +270,24 @@ int ncsl_cli_client_print(const json_t *j) {
     return ok ? NCSL_CLI_EXIT_OK : NCSL_CLI_EXIT_FAIL;
 }
 
+int ncsl_cli_client_call_print(const char *cmd, ncsl_cli_client_args *a, const char *method,
+                               const char *path, const json_t *body, size_t max_response) {
+    ncsl_cli_client c;
+    memset(&c, 0, sizeof(c));
+    json_t *doc = NULL;
+    json_t *data = NULL;
+    int rc = ncsl_cli_client_open(&c, cmd, a, false);
+    if (rc == 0) {
+        rc = ncsl_cli_client_call(&c, method, path, body, max_response, &doc, &data);
+    }
+    if (rc == 0) {
+        rc = ncsl_cli_client_print(data);
+    }
+    json_decref(doc);
+    ncsl_cli_client_close(&c);
+    return rc;
+}
+
 bool ncsl_cli_client_id_ok(const char *cmd, const char *what, const char *id) {
     size_t n = strlen(id);
     bool ok = n > 0 && n <= ID_MAX;
@@ -367,20 +385,7 @@ int ncsl_cli_client_list(const char *cmd, int argc, char **argv, const char *rou
     if (!page_query(cmd, limit, cursor, path, sizeof(path))) {
         return NCSL_CLI_EXIT_USAGE;
     }
-    ncsl_cli_client c;
-    memset(&c, 0, sizeof(c));
-    json_t *doc = NULL;
-    json_t *data = NULL;
-    rc = ncsl_cli_client_open(&c, cmd, &ca, false);
-    if (rc == 0) {
-        rc = ncsl_cli_client_call(&c, "GET", path, NULL, LIST_ANSWER_MAX, &doc, &data);
-    }
-    if (rc == 0) {
-        rc = ncsl_cli_client_print(data);
-    }
-    json_decref(doc);
-    ncsl_cli_client_close(&c);
-    return rc;
+    return ncsl_cli_client_call_print(cmd, &ca, "GET", path, NULL, LIST_ANSWER_MAX);
 }
 
 static void verbs_usage(FILE *f, const char *name, const char *summary, const ncsl_cli_verb *verbs,

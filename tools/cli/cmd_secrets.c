@@ -256,20 +256,7 @@ static int secrets_list(const char *cmd, int argc, char **argv) {
     if (rc >= 0) {
         return rc;
     }
-    ncsl_cli_client c;
-    memset(&c, 0, sizeof(c));
-    json_t *doc = NULL;
-    json_t *data = NULL;
-    rc = ncsl_cli_client_open(&c, cmd, &ca, false);
-    if (rc == 0) {
-        rc = ncsl_cli_client_call(&c, "GET", "/api/v1/secrets", NULL, 0, &doc, &data);
-    }
-    if (rc == 0) {
-        rc = ncsl_cli_client_print(data);
-    }
-    json_decref(doc);
-    ncsl_cli_client_close(&c);
-    return rc;
+    return ncsl_cli_client_call_print(cmd, &ca, "GET", "/api/v1/secrets", NULL, 0);
 }
 
 static int secrets_rm(const char *cmd, int argc, char **argv) {
@@ -285,22 +272,9 @@ static int secrets_rm(const char *cmd, int argc, char **argv) {
     if (!ncsl_cli_client_secret_name_ok(cmd, "NAME", pos[0])) {
         return NCSL_CLI_EXIT_USAGE;
     }
-    ncsl_cli_client c;
-    memset(&c, 0, sizeof(c));
-    json_t *doc = NULL;
-    json_t *data = NULL;
     char path[PATH_MAX_LEN];
     snprintf(path, sizeof(path), "/api/v1/secrets/%s", pos[0]);
-    rc = ncsl_cli_client_open(&c, cmd, &ca, false);
-    if (rc == 0) {
-        rc = ncsl_cli_client_call(&c, "DELETE", path, NULL, 0, &doc, &data);
-    }
-    if (rc == 0) {
-        rc = ncsl_cli_client_print(data);
-    }
-    json_decref(doc);
-    ncsl_cli_client_close(&c);
-    return rc;
+    return ncsl_cli_client_call_print(cmd, &ca, "DELETE", path, NULL, 0);
 }
 
 int ncsl_cli_cmd_secrets(int argc, char **argv) {
