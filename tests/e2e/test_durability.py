@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Durability over HTTP (issue 4): while three clients write (storage.set through invocations,
-secret puts, deploys), ncsld is killed with SIGKILL at a random moment, ten times. After every
-restart each write that was acknowledged with a 2xx is there and intact, and no write is half
-applied: an invocation stores two keys in one call, so either both are there or neither is."""
+"""Durability over HTTP (issues 4 and 7): while five clients write (storage.set through
+invocations, secret puts, deploys, new users with their keys, secret deletes), ncsld is killed
+with SIGKILL at a random moment, ten times. After every restart each write that was acknowledged
+with a 2xx is there and intact (a deleted secret stays deleted, a new user's key works), and no
+write is half applied: an invocation stores two keys in one call, so either both are there or
+neither is."""
 import http.client
 import json
 import os
@@ -36,17 +38,23 @@ class Writer(threading.Thread):
     """Sends one kind of write in a loop until stopped; records what was acknowledged."""
 
     def __init__(self, port, key, kind, prefix, fid=None):
+        """kind: storage | secret | deploy | user (with the admin key) | delete (a secret put,
+        then deleted: acked once the DELETE is)."""
         super().__init__(daemon=True)
         self.port, self.key, self.kind, self.prefix, self.fid = port, key, kind, prefix, fid
         self.acked = {}  # name -> value
         self.stop = threading.Event()
 
-    def send(self, conn, method, path, body):
-        conn.request(method, path, body=json.dumps(body).encode(),
-                     headers={"Content-Type": "application/json",
-                              "Authorization": "Bearer " + self.key})
+    def send(self, conn, method, path, body, want_data=False):
+        headers = {"Authorization": "Bearer " + self.key}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=json.dumps(body).encode() if body is not None else None,
+                     headers=headers)
         r = conn.getresponse()
-        r.read()
+        raw = r.read()
+        if want_data:
+            return r.status, (json.loads(raw).get("data") if 200 <= r.status < 300 else None)
         return r.status
 
     def run(self):
@@ -64,6 +72,14 @@ class Writer(threading.Thread):
                                    {"input": {"n": name, "v": value}})
                 elif self.kind == "secret":
                     st = self.send(conn, "PUT", "/api/v1/secrets/" + name, {"value": value})
+                elif self.kind == "user":
+                    st, data = self.send(conn, "POST", "/api/v1/users", {"name": name},
+                                         want_data=True)
+                    value = (data or {}).get("id"), (data or {}).get("apiKey")
+                elif self.kind == "delete":
+                    st = self.send(conn, "PUT", "/api/v1/secrets/" + name, {"value": value})
+                    if 200 <= st < 300:
+                        st = self.send(conn, "DELETE", "/api/v1/secrets/" + name, None)
                 else:
                     code = "function main() { return %s; }" % json.dumps(value)
                     st = self.send(conn, "POST", "/api/v1/functions",
@@ -89,11 +105,13 @@ class Durability(unittest.TestCase):
                              auth=key).json["data"]["id"]
             dump = d.request("POST", "/api/v1/functions",
                              {"name": "dump", "code": SECRETS_DUMP}, auth=key).json["data"]["id"]
-            storage, secrets, deploys = {}, {}, {}
+            storage, secrets, deploys, users, deleted = {}, {}, {}, {}, {}
             for rnd in range(ROUNDS):
                 writers = [Writer(d.port, key, "storage", "r%dn" % rnd, pair),
                            Writer(d.port, key, "secret", "R%dS" % rnd),
-                           Writer(d.port, key, "deploy", "r%df" % rnd)]
+                           Writer(d.port, key, "deploy", "r%df" % rnd),
+                           Writer(d.port, ADMIN_KEY, "user", "r%du" % rnd),
+                           Writer(d.port, key, "delete", "R%dD" % rnd)]
                 for w in writers:
                     w.start()
                 time.sleep(rng.uniform(0.3, 1.5))
@@ -104,16 +122,28 @@ class Durability(unittest.TestCase):
                 storage.update(writers[0].acked)
                 secrets.update(writers[1].acked)
                 deploys.update(writers[2].acked)
+                users.update(writers[3].acked)
+                deleted.update(writers[4].acked)
                 self.assertTrue(all(len(w.acked) for w in writers),
                                 "round %d: some writer got nothing acknowledged" % rnd)
                 d.start()
                 self.check(d, key, pair, dump, storage, secrets, deploys)
-            print("\n%d rounds: %d storage calls, %d secret puts, %d deploys acknowledged and "
-                  "found intact" % (ROUNDS, len(storage), len(secrets), len(deploys)),
-                  file=sys.stderr)
+                self.check_users_and_deletes(d, users, deleted)
+            print("\n%d rounds: %d storage calls, %d secret puts, %d deploys, %d users, %d "
+                  "secret deletes acknowledged and found intact" % (
+                      ROUNDS, len(storage), len(secrets), len(deploys), len(users),
+                      len(deleted)), file=sys.stderr)
             self.assertEqual(d.stop(), 0)
         finally:
             d.cleanup()
+
+    def check_users_and_deletes(self, d, users, deleted):
+        for name, (uid, ukey) in users.items():
+            r = d.request("GET", "/api/v1/me", auth=ukey)
+            self.assertEqual(r.status, 200, "acknowledged user %s lost: %r" % (name, r))
+            self.assertEqual(r.json["data"]["userId"], uid)
+        for name in deleted:
+            self.assertNotIn(name, self.last_secrets, "acknowledged delete of %s undone" % name)
 
     def check(self, d, key, pair, dump, storage, secrets, deploys):
         inv = "/api/v1/functions/%s/invoke"
@@ -130,6 +160,7 @@ class Durability(unittest.TestCase):
         r = d.request("POST", inv % dump, {}, auth=key)
         self.assertEqual(r.status, 200, r)
         have = r.json["data"]["result"]
+        self.last_secrets = have
         for name, v in secrets.items():
             self.assertEqual(have.get(name), v, "acknowledged secret %s lost" % name)
 
