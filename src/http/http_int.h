@@ -134,6 +134,13 @@ typedef struct http_route {
     http_access access;
 } http_route;
 
+/* The route for `path` and `method` (paths without "{}" first, then patterns), copying the
+ * "{}" segments into `params` (may be NULL; each NUL-terminated, at most NCSL_HTTP_PARAM_SIZE
+ * - 1 bytes); NULL with *path_known telling whether another method of the path exists (405) or
+ * not (404). server.c; exposed for the fuzz target. */
+const http_route *ncsl__http_find_route(const char *path, const char *method, bool *path_known,
+                                        char params[NCSL_HTTP_MAX_PARAMS][NCSL_HTTP_PARAM_SIZE]);
+
 /* ------------------------------------------------------------------ answers (server.c) */
 
 /* {"success":false,"error":{code,message,field?,details?},"metadata"} into `b`. */

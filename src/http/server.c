@@ -590,8 +590,8 @@ static bool path_matches(const char *pattern, const char *path,
 
 /* The route for `path` and `method` (exact paths first, then patterns), filling `params`; NULL
  * with *path_known telling whether another method of the path exists (405) or not (404). */
-static const http_route *find_route(const char *path, const char *method, bool *path_known,
-                                    char params[NCSL_HTTP_MAX_PARAMS][NCSL_HTTP_PARAM_SIZE]) {
+const http_route *ncsl__http_find_route(const char *path, const char *method, bool *path_known,
+                                        char params[NCSL_HTTP_MAX_PARAMS][NCSL_HTTP_PARAM_SIZE]) {
     *path_known = false;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < NCSL_ARRAY_LEN(g_routes); i++) {
@@ -622,7 +622,7 @@ static bool route_takes_body(const http_route *rt) {
 /* 404 or 405 (with Allow listing the path's methods). */
 static enum MHD_Result answer_no_route(http_req *r) {
     bool path_known = false;
-    (void)find_route(r->path, r->method, &path_known, NULL);
+    (void)ncsl__http_find_route(r->path, r->method, &path_known, NULL);
     if (!path_known) {
         return ncsl__http_answer_error(r, 404, "NOT_FOUND", "no such endpoint", NULL, NULL);
     }
@@ -682,7 +682,7 @@ static const size_t kBodyHeadStart = 64 * 1024;
 static enum MHD_Result on_first_call(http_req *r, const char *url, const char *method) {
     ncsl_http_server *srv = r->srv;
     bool path_known = false;
-    r->route = find_route(url, method, &path_known, r->params);
+    r->route = ncsl__http_find_route(url, method, &path_known, r->params);
     if (!r->route || !route_takes_body(r->route)) {
         r->state = REQ_SIMPLE;
         return MHD_YES;

@@ -1,8 +1,10 @@
 /*
- * Fuzz target `http_body`: the execute-javascript request body parser (ncsl_http_parse_execute)
- * and the Content-Type check (ncsl_http_content_type_is_json), both fed straight from the
- * network by ncsld. On success every pointer of the parsed body is read within its stated length
- * (so ASan sees a bad one), then the body is cleaned up (LeakSanitizer sees a leak).
+ * Fuzz target `http_body`: what ncsld reads straight from the network before any handler runs:
+ * the execute-javascript and invoke body parsers (ncsl_http_parse_execute/_invoke), the
+ * Content-Type check (ncsl_http_content_type_is_json) and the router (ncsl__http_find_route,
+ * with its "{}" path parameters). On success every pointer of a parsed body is read within its
+ * stated length (so ASan sees a bad one), then the body is cleaned up (LeakSanitizer sees a
+ * leak); every path parameter must be NUL-terminated within its buffer and non-empty.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "fuzz.h"
 #include "http/http.h"
+#include "http/http_int.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
@@ -53,6 +56,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ncsl_http_exec_body_cleanup(&body);
     }
 
+    if (ncsl_http_parse_invoke((const char *)data, size, &body, &err) == NCSL_OK) {
+        NCSL_FUZZ_CHECK(body.code == NULL);
+        if (body.input_json) {
+            sink += touch(body.input_json, body.input_len);
+        }
+        for (size_t i = 0; i < body.secret_count; i++) {
+            sink += touch(body.secrets[i].value, body.secrets[i].value_len);
+        }
+        ncsl_http_exec_body_cleanup(&body);
+    }
+
     /* The same bytes as a header value: MHD hands over NUL-terminated strings. */
     char *value = malloc(size + 1);
     if (!value) {
@@ -63,6 +77,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     value[size] = '\0';
     sink += ncsl_http_content_type_is_json(value) ? 1u : 0u;
+
+    /* ... and as a request path, with each method. */
+    static const char *const kMethods[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"};
+    for (size_t m = 0; m < sizeof(kMethods) / sizeof(kMethods[0]); m++) {
+        char params[NCSL_HTTP_MAX_PARAMS][NCSL_HTTP_PARAM_SIZE];
+        memset(params, 0x55, sizeof(params));
+        bool known = false;
+        const http_route *rt = ncsl__http_find_route(value, kMethods[m], &known, params);
+        if (rt) {
+            NCSL_FUZZ_CHECK(known && rt->handler != NULL);
+            size_t n = 0;
+            for (const char *p = rt->path; (p = strstr(p, "{}")) != NULL; p += 2) {
+                n++;
+            }
+            NCSL_FUZZ_CHECK(n <= NCSL_HTTP_MAX_PARAMS);
+            for (size_t i = 0; i < n; i++) {
+                const char *nul = memchr(params[i], '\0', NCSL_HTTP_PARAM_SIZE);
+                NCSL_FUZZ_CHECK(nul != NULL && nul != params[i] &&
+                                !memchr(params[i], '/', (size_t)(nul - params[i])));
+            }
+        }
+    }
     free(value);
     (void)sink;
     return 0;
