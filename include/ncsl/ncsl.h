@@ -54,6 +54,7 @@ typedef enum ncsl_status {
     NCSL_E_JS_SYNTAX = 305,           /* the code does not parse */
     NCSL_E_JS_NO_MAIN = 306,          /* the code defines no function `main` */
     NCSL_E_JS_BAD_RESULT = 307,       /* the result is not JSON-serializable (cyclic, BigInt...) */
+    NCSL_E_JS_GAS = 308,              /* the call used more gas than its gas limit */
 
     /* attestation: a quote or its evidence was checked and rejected (see ncsl_err.message) */
     NCSL_E_ATTEST_MALFORMED = 400,   /* the quote's layout is wrong (a length, an offset, a type) */

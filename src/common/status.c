@@ -32,6 +32,7 @@ static const status_info g_status_table[] = {
     {NCSL_E_JS_OUTPUT_TOO_LARGE, "OUTPUT_TOO_LARGE", "the function's result is too large", 422},
     {NCSL_E_JS_SYNTAX, "SYNTAX_ERROR", "the function's code does not parse", 400},
     {NCSL_E_JS_NO_MAIN, "VALIDATION_ERROR", "the code defines no function main", 400},
+    {NCSL_E_JS_GAS, "GAS_LIMIT_EXCEEDED", "the function used more gas than its gas limit", 422},
     {NCSL_E_JS_BAD_RESULT, "EXECUTION_ERROR", "the function's result is not JSON-serializable",
      422},
     {NCSL_E_ATTEST_MALFORMED, "ATTESTATION_FAILED", "the attestation quote is malformed", 422},

@@ -26,6 +26,8 @@ typedef struct ncsl_js_limits {
     size_t stack_bytes;      /* JS_SetMaxStackSize for the call */
     size_t max_output_bytes; /* serialized result */
     size_t max_log_bytes;    /* captured console output (messages, before JSON escaping) */
+    uint64_t gas_limit;      /* gas (docs/javascript.md, "Gas"); past it the call ends with
+                              * NCSL_E_JS_GAS; 0 = NCSL_JS_DEFAULT_GAS_LIMIT */
 } ncsl_js_limits;
 
 /* One call. All pointers borrowed for the duration of ncsl_js_run. */
@@ -41,7 +43,12 @@ typedef struct ncsl_js_call {
      * NULL: every storage method rejects (no deployed function). get, list and usage may be
      * called during the call; commit never is (see ncsl_js_outcome.storage_writes). */
     const ncsl_storage_hooks *storage;
+    /* who runs what (NULL or "" allowed): Neo.keys derives the call's keys from these */
+    const char *user_id;
+    const char *function_id;
 } ncsl_js_call;
+
+#define NCSL_JS_DEFAULT_GAS_LIMIT 1000000u
 
 /* At most this many distinct keys may be written (set or removed) by one call. */
 #define NCSL_JS_STORAGE_MAX_PENDING_KEYS 10000u
@@ -60,6 +67,7 @@ typedef struct ncsl_js_outcome {
     char *error_message; /* malloc'd, for failures, else NULL */
     char *error_stack;   /* malloc'd user-code stack for thrown errors, else NULL */
     uint64_t memory_used_bytes; /* peak JS heap during the call */
+    uint64_t gas_used;          /* gas the call used (whatever the status), see gas_limit */
     /* NCSL_OK only: the call's storage writes for ncsl_storage_hooks.commit, in order (a CLEAR
      * first when the call cleared, then one SET or REMOVE per key); NULL and 0 when it wrote
      * nothing or failed. Owned by the outcome, keys and values included. */

@@ -13,7 +13,7 @@ static const char *const g_level_names[] = {"log", "info", "warn", "error", "deb
 
 bool ncsl__js_call_is_doomed(JSContext *ctx) {
     const ncsl_js_runtime *js = JS_GetRuntimeOpaque(JS_GetRuntime(ctx));
-    return js->timed_out || js->oom_hit;
+    return js->timed_out || js->oom_hit || js->gas_exceeded;
 }
 
 /* Appends at most max - out->len bytes of s, cut on a UTF-8 boundary. */

@@ -56,6 +56,10 @@ struct ncsl_js_runtime {
     uint32_t alloc_polls;         /* allocations counted between deadline checks */
     size_t interrupt_grace_bytes; /* allocations allowed past the deadline (see allocator) */
     bool timed_out;               /* sticky for the call: every later poll interrupts again */
+    /* gas of the call (see ncsl__js_gas_charge) */
+    uint64_t gas_used;
+    uint64_t gas_limit;
+    bool gas_exceeded; /* sticky for the call, like timed_out */
     size_t host_bytes; /* C memory held for the call outside the JS heap (the storage overlay),
                         * charged to the call's memory limit with the heap; 0 outside calls */
 };
@@ -107,7 +111,69 @@ typedef struct ncsl__js_storage {
     uint64_t pending_total; /* sum of key + value bytes of the pending sets */
 } ncsl__js_storage;
 
+/* ------------------------------------------------------------------------- gas
+ * Gas is work the call made the engine do, counted from deterministic events only (never time):
+ * the same code with the same input uses the same gas on every run. */
+/* every QuickJS interrupt poll tick (10,000 bytecode poll points: calls and loop iterations):
+ * about 100,000 gas per second of a tight loop on a current x86 core, so the default limit
+ * (1,000,000) is about 10 s of pure bytecode, past the default deadline: by default the deadline
+ * stops runaway loops, and a lower per-function gas limit bounds work deterministically */
+#define NCSL__JS_GAS_PER_TICK 2u
+/* host work on data (encoding, hashing, copying into or out of the sandbox, bytes fetched): one
+ * gas per started 64 bytes, see ncsl__js_gas_bytes */
+#define NCSL__JS_GAS_BYTES_PER_UNIT 64u
+/* fixed costs of host operations, on top of their bytes */
+#define NCSL__JS_GAS_HOST_CALL 1u     /* any host function call */
+#define NCSL__JS_GAS_RANDOM 10u       /* a draw from the random generator */
+#define NCSL__JS_GAS_KEY_DERIVE 2000u /* deriving a key (Neo.keys.get, crypto.subtle.importKey) */
+#define NCSL__JS_GAS_SIGN 1000u       /* one ECDSA signature */
+#define NCSL__JS_GAS_VERIFY 1500u     /* one ECDSA verification */
+#define NCSL__JS_GAS_FETCH 1000u      /* one outbound request, on top of its bytes */
+#define NCSL__JS_GAS_TIMER 10u        /* scheduling a timer or a microtask */
+
+/* Gas units for processing `n` bytes (rounded up). */
+static inline uint64_t ncsl__js_gas_bytes(uint64_t n) {
+    return (n + NCSL__JS_GAS_BYTES_PER_UNIT - 1) / NCSL__JS_GAS_BYTES_PER_UNIT;
+}
+
+/* Charges `gas` to the call of `ctx`. Returns 0, or -1 when the call is now over its gas limit:
+ * an uncatchable error is then pending and the host function must return JS_EXCEPTION (the call
+ * ends with NCSL_E_JS_GAS; no more user code runs). Host functions charge BEFORE doing the work
+ * (so a call cannot buy a large operation with the gas it has left). */
+int ncsl__js_gas_charge(JSContext *ctx, uint64_t gas);
+
+/* ------------------------------------------------------------------------- async host ops
+ * An operation that a host function starts on the call's thread and that completes elsewhere
+ * (fetch on the I/O thread). The call's event loop (js_loop.c) waits for it without holding a
+ * CPU-bound worker slot, then settles its promise on the call's thread.
+ *
+ * Lifetime: ncsl__js_op_begin makes the op with two references, one for the call and one for
+ * the completing side. The completing side calls ncsl__js_op_complete exactly once (from any
+ * thread) and must not touch the op or `data` afterwards. The call's reference ends when the
+ * settle callback has run, or when the call ends first: then `cancel` runs on the call's thread
+ * (it must make the completing side finish soon; it must not free `data`). `free_data` runs once,
+ * when both references are gone, on whichever thread dropped the last one.
+ */
+typedef struct ncsl__js_op ncsl__js_op;
+typedef struct ncsl__js_op_type {
+    const char *name; /* for errors and logs: "fetch" */
+    /* On the call's thread, once the op completed: resolve or reject with the result (calls
+     * one of the two functions, or returns -1 with a pending exception, which rejects). */
+    int (*settle)(JSContext *ctx, void *data, JSValueConst resolve, JSValueConst reject);
+    void (*cancel)(void *data); /* the call ended before the op completed; may be NULL */
+    void (*free_data)(void *data);
+} ncsl__js_op_type;
+
+/* Starts an op of the call of `ctx`: *promise gets the promise the op settles (owned by the
+ * caller, usually returned to JS). Returns the op (the completing side's reference), or NULL
+ * with a pending exception (then free_data has NOT been called: the caller still owns data). */
+ncsl__js_op *ncsl__js_op_begin(JSContext *ctx, const ncsl__js_op_type *type, void *data,
+                               JSValue *promise);
+/* The op finished (its result is in data): wakes the call. Any thread, exactly once. */
+void ncsl__js_op_complete(ncsl__js_op *op);
+
 /* Per-call state, reachable from the call context's opaque (JS_GetContextOpaque). */
+typedef struct ncsl__js_loop ncsl__js_loop; /* js_loop.c: timers and pending ops */
 typedef struct ncsl__js_call_state {
     ncsl_buf logs;         /* JSON array body being built: {"level":..,"message":..},... */
     size_t log_entries;    /* entries in `logs` */
@@ -117,7 +183,16 @@ typedef struct ncsl__js_call_state {
     bool logs_truncated;
     ncsl__js_guard guard;
     ncsl__js_storage storage;
+    const char *user_id;     /* borrowed from the call, never NULL ("" when none) */
+    const char *function_id; /* borrowed from the call, never NULL ("" when none) */
+    ncsl_js_runtime *js;     /* the runtime running the call */
+    ncsl__js_loop *loop;     /* owned; created on first use (timers, ops) */
 } ncsl__js_call_state;
+
+/* Adds the platform APIs (js_platform.c: encoding, URL, crypto, Neo, fetch, timers) to `global`.
+ * Each module adds its globals; what is costly to build is built on first use. Returns 0 or -1
+ * with a pending JS exception. */
+int ncsl__js_platform_init(JSContext *ctx, JSValue global);
 
 /* Adds `console` (log/info/warn/error/debug) to `global`, capturing into the call state found in
  * the context opaque. Returns 0 or -1 with a pending JS exception. */

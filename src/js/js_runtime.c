@@ -56,6 +56,7 @@ void __sanitizer_purge_allocator(void);
 #define DEFAULT_STACK_BYTES ((size_t)1 << 20)
 #define DEFAULT_OUTPUT_BYTES ((size_t)1 << 20)
 #define DEFAULT_LOG_BYTES ((size_t)64 << 10)
+#define DEFAULT_GAS_LIMIT ((uint64_t)NCSL_JS_DEFAULT_GAS_LIMIT)
 
 static const char g_stack_overflow_msg[] = "Maximum call stack size exceeded";
 
@@ -166,25 +167,53 @@ static const JSMallocFunctions g_malloc_funcs = {
 };
 
 /* ------------------------------------------------------------------------- deadline */
-static int js_interrupt_handler(JSRuntime *rt, void *opaque) {
-    ncsl_js_runtime *js = opaque;
+/* Whether the call must end now: the deadline passed, the memory limit broke or the gas ran
+ * out. Sticky: once true, every later poll says so again (uncatchable for user code). */
+static bool call_must_end(ncsl_js_runtime *js) {
     /* a broken memory limit ends the call too: user code that caught the out-of-memory error
      * must not go on (looping until the deadline, reported as TIMEOUT) */
-    if (js->oom_hit && js->deadline_ns) {
+    if ((js->oom_hit || js->gas_exceeded) && js->deadline_ns) {
         js->interrupt_grace_bytes = INTERRUPT_GRACE_BYTES;
-        return 1;
+        return true;
     }
     if (js->timed_out || (js->deadline_ns && ncsl_now_ns() >= js->deadline_ns)) {
         js->timed_out = true;
         js->interrupt_grace_bytes = INTERRUPT_GRACE_BYTES; /* for the error QuickJS now throws */
-        return 1;
+        return true;
     }
-    return 0;
+    return false;
 }
 
-/* Whether the call must end now: the deadline passed or the memory limit broke. */
-static bool call_must_end(ncsl_js_runtime *js) {
-    return js_interrupt_handler(js->rt, js) != 0;
+/* QuickJS calls this every 10,000 poll points of bytecode: each call is one gas tick. */
+static int js_interrupt_handler(JSRuntime *rt, void *opaque) {
+    (void)rt;
+    ncsl_js_runtime *js = opaque;
+    if (js->deadline_ns) {
+        js->gas_used += NCSL__JS_GAS_PER_TICK;
+        if (js->gas_used > js->gas_limit) {
+            js->gas_exceeded = true;
+        }
+    }
+    return call_must_end(js) ? 1 : 0;
+}
+
+int ncsl__js_gas_charge(JSContext *ctx, uint64_t gas) {
+    ncsl_js_runtime *js = JS_GetRuntimeOpaque(JS_GetRuntime(ctx));
+    if (!js->deadline_ns) {
+        return 0; /* outside a call */
+    }
+    js->gas_used = gas > UINT64_MAX - js->gas_used ? UINT64_MAX : js->gas_used + gas;
+    if (js->gas_used > js->gas_limit) {
+        js->gas_exceeded = true;
+    }
+    if (call_must_end(js)) {
+        JS_ThrowInternalError(ctx, "interrupted");
+        JSValue exc = JS_GetException(ctx);
+        JS_SetUncatchableError(ctx, exc);
+        JS_Throw(ctx, exc);
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------------- malloc */
@@ -425,6 +454,12 @@ static ncsl_status set_failure(js_call *c, ncsl_status st, const char *name, con
 /* A failure decided by a limit flag: no user code is consulted. */
 static ncsl_status limit_failure(js_call *c) {
     char msg[160];
+    if (c->js->gas_exceeded && !c->js->timed_out) {
+        snprintf(msg, sizeof(msg), "execution used more than its gas limit of %llu",
+                 (unsigned long long)c->limits->gas_limit);
+        ncsl_err_set(c->err, NCSL_E_JS_GAS, NULL, "%s", msg);
+        return set_failure(c, NCSL_E_JS_GAS, "GasLimitError", msg, NULL);
+    }
     if (c->js->timed_out) {
         snprintf(msg, sizeof(msg), "execution exceeded the %u ms deadline",
                  (unsigned)c->limits->timeout_ms);
@@ -447,16 +482,16 @@ static ncsl_status fail_with_exception(js_call *c, JSContext *ctx, ncsl_status u
     js_error_info e = {0};
     JSValue exc = JS_GetException(ctx);
 
-    if (c->js->timed_out || c->js->oom_hit || JS_IsUncatchableError(exc)) {
-        if (!c->js->timed_out && !c->js->oom_hit) {
+    if (c->js->timed_out || c->js->oom_hit || c->js->gas_exceeded || JS_IsUncatchableError(exc)) {
+        if (!c->js->timed_out && !c->js->oom_hit && !c->js->gas_exceeded) {
             c->js->timed_out = true; /* "interrupted" comes only from the deadline */
         }
         st = limit_failure(c);
         goto out;
     }
     error_info_from_value(ctx, exc, &e);
-    if (c->js->timed_out || c->js->oom_hit || error_is_out_of_memory(&e)) {
-        if (!c->js->timed_out) {
+    if (c->js->timed_out || c->js->oom_hit || c->js->gas_exceeded || error_is_out_of_memory(&e)) {
+        if (!c->js->timed_out && !c->js->gas_exceeded) {
             c->js->oom_hit = true; /* QuickJS's own limit (the backstop) fired */
         }
         st = limit_failure(c);
@@ -577,7 +612,7 @@ static ncsl_status serialize_result(js_call *c, JSValueConst val) {
         st = fail_with_exception(c, ctx, NCSL_E_JS_BAD_RESULT);
         goto out;
     }
-    if (c->js->timed_out || c->js->oom_hit) {
+    if (c->js->timed_out || c->js->oom_hit || c->js->gas_exceeded) {
         st = limit_failure(c);
         goto out;
     }
@@ -607,6 +642,7 @@ static ncsl_status serialize_result(js_call *c, JSValueConst val) {
         goto out;
     }
     c->out->result_len = len;
+    c->js->gas_used += ncsl__js_gas_bytes(len); /* serializing it */
 out:
     if (too_large) {
         ncsl_err_set(c->err, NCSL_E_JS_OUTPUT_TOO_LARGE, NULL,
@@ -628,6 +664,7 @@ static void limits_resolve(const ncsl_js_limits *in, ncsl_js_limits *l) {
     l->stack_bytes = l->stack_bytes ? l->stack_bytes : DEFAULT_STACK_BYTES;
     l->max_output_bytes = l->max_output_bytes ? l->max_output_bytes : DEFAULT_OUTPUT_BYTES;
     l->max_log_bytes = l->max_log_bytes ? l->max_log_bytes : DEFAULT_LOG_BYTES;
+    l->gas_limit = l->gas_limit ? l->gas_limit : DEFAULT_GAS_LIMIT;
 }
 
 void ncsl__js_limits_resolve(const ncsl_js_limits *in, ncsl_js_limits *out) {
@@ -646,12 +683,14 @@ static ncsl_status run_in_context(js_call *c, const ncsl_js_call *call, const ui
     global = JS_GetGlobalObject(ctx);
     if (ncsl_js_console_init(ctx, global) < 0 ||
         ncsl_js_secrets_init(ctx, global, call->secrets, call->secret_count) < 0 ||
-        ncsl_js_storage_init(ctx, global) < 0 || ncsl__js_guard_init(ctx, global) < 0) {
+        ncsl_js_storage_init(ctx, global) < 0 || ncsl__js_platform_init(ctx, global) < 0 ||
+        ncsl__js_guard_init(ctx, global) < 0) {
         st = fail_with_exception(c, ctx, NCSL_E_JS_EXCEPTION);
         goto out;
     }
     /* the input first: bad input must not run any user code */
     if (call->input_json) {
+        c->js->gas_used += ncsl__js_gas_bytes(call->input_len);       /* parsing it */
         input_copy = ncsl_strndup(call->input_json, call->input_len); /* ParseJSON wants a NUL */
         if (!input_copy) {
             st = ncsl_err_set(c->err, NCSL_E_NOMEM, NULL, "out of memory");
@@ -689,7 +728,7 @@ static ncsl_status run_in_context(js_call *c, const ncsl_js_call *call, const ui
     fn = JS_UNDEFINED;
     if (JS_IsException(main_fn)) {
         main_fn = JS_UNDEFINED;
-        if (c->js->timed_out || c->js->oom_hit) {
+        if (c->js->timed_out || c->js->oom_hit || c->js->gas_exceeded) {
             st = fail_with_exception(c, ctx, NCSL_E_JS_EXCEPTION);
             goto out;
         }
@@ -726,8 +765,8 @@ static ncsl_status run_in_context(js_call *c, const ncsl_js_call *call, const ui
     st = serialize_result(c, value);
 out:
     /* a limit broken and caught by user code still decides the outcome */
-    if ((c->js->timed_out || c->js->oom_hit) && st != NCSL_E_JS_TIMEOUT && st != NCSL_E_JS_MEMORY &&
-        st != NCSL_E_NOMEM) {
+    if ((c->js->timed_out || c->js->oom_hit || c->js->gas_exceeded) && st != NCSL_E_JS_TIMEOUT &&
+        st != NCSL_E_JS_MEMORY && st != NCSL_E_JS_GAS && st != NCSL_E_NOMEM) {
         free(c->out->result_json);
         c->out->result_json = NULL;
         c->out->result_len = 0;
@@ -764,6 +803,9 @@ static size_t arm_limits(ncsl_js_runtime *js, const ncsl_js_limits *limits) {
     js->peak_bytes = js->used_bytes;
     js->oom_hit = false;
     js->timed_out = false;
+    js->gas_exceeded = false;
+    js->gas_used = 0;
+    js->gas_limit = limits->gas_limit;
     js->interrupt_grace_bytes = 0;
     js->limit_bytes = limits->memory_bytes;
     js->call_start_bytes = start_bytes;
@@ -864,9 +906,10 @@ ncsl_status ncsl__js_runtime_compile(ncsl_js_runtime *js, const char *code, size
     }
     ncsl__js_bc_release(entry);
     JS_FreeValue(js->compile_ctx, JS_GetException(js->compile_ctx));
-    bool broke_limit = js->timed_out || js->oom_hit || c.stack_hit;
+    bool broke_limit = js->timed_out || js->oom_hit || js->gas_exceeded || c.stack_hit;
     js->timed_out = false;
     js->oom_hit = false;
+    js->gas_exceeded = false;
     if (broke_limit) {
         runtime_recycle(js); /* the parser may have left half-built state behind */
     }
@@ -906,6 +949,9 @@ ncsl_status ncsl_js_run(ncsl_js_runtime *js, const ncsl_js_call *call, ncsl_js_o
     limits_resolve(&call->limits, &limits);
     state.log_max_bytes = limits.max_log_bytes;
     state.storage.hooks = call->storage;
+    state.user_id = call->user_id ? call->user_id : "";
+    state.function_id = call->function_id ? call->function_id : "";
+    state.js = js;
     c.js = js;
     c.limits = &limits;
     c.out = out;
@@ -956,9 +1002,11 @@ out:
         }
         JS_FreeValue(js->compile_ctx, JS_GetException(js->compile_ctx));
         out->memory_used_bytes = js->peak_bytes > start_bytes ? js->peak_bytes - start_bytes : 0;
-        bool broke_limit = js->timed_out || js->oom_hit || c.stack_hit;
+        out->gas_used = js->gas_used;
+        bool broke_limit = js->timed_out || js->oom_hit || js->gas_exceeded || c.stack_hit;
         js->timed_out = false;
         js->oom_hit = false;
+        js->gas_exceeded = false;
         /* a full GC per call is costly; only when the call left more than the slack behind
          * (the garbage of earlier contexts is unreachable from later ones either way) */
         if (!broke_limit && js->used_bytes > js->baseline_bytes + RECYCLE_SLACK_BYTES) {

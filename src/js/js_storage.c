@@ -54,21 +54,10 @@ static bool hooks_complete(const ncsl_storage_hooks *h) {
     return h->get && h->list && h->usage && h->commit && h->free_value && h->free_keys;
 }
 
-/* Throws an uncatchable error when the call must end (deadline or memory limit broken), so no
- * hook runs for a call that is over. Returns -1 then, else 0. */
+/* Charges the host call's gas; throws an uncatchable error when the call must end (deadline,
+ * memory limit or gas broken), so no hook runs for a call that is over. Returns -1 then, else 0. */
 static int check_call_alive(JSContext *ctx) {
-    ncsl_js_runtime *js = JS_GetRuntimeOpaque(JS_GetRuntime(ctx));
-    if (!js->timed_out && !js->oom_hit && js->deadline_ns && ncsl_now_ns() >= js->deadline_ns) {
-        js->timed_out = true;
-    }
-    if (!js->timed_out && !js->oom_hit) {
-        return 0;
-    }
-    JS_ThrowInternalError(ctx, "interrupted");
-    JSValue exc = JS_GetException(ctx);
-    JS_SetUncatchableError(ctx, exc);
-    JS_Throw(ctx, exc);
-    return -1;
+    return ncsl__js_gas_charge(ctx, NCSL__JS_GAS_HOST_CALL);
 }
 
 /* Charges `add` bytes of C memory to the call's memory limit (with the JS heap). On refusal the
