@@ -187,6 +187,9 @@ typedef struct ncsl__js_call_state {
     const char *function_id; /* borrowed from the call, never NULL ("" when none) */
     ncsl_js_runtime *js;     /* the runtime running the call */
     ncsl__js_loop *loop;     /* owned; created on first use (timers, ops) */
+    /* fetch budget of the call (js_fetch.c) */
+    uint32_t fetch_requests; /* requests started */
+    uint64_t fetch_bytes;    /* response bytes received */
 } ncsl__js_call_state;
 
 /* Adds the platform APIs (js_platform.c: encoding, URL, crypto, Neo, fetch, timers) to `global`.
