@@ -150,6 +150,8 @@ typedef struct ncsl_result ncsl_result;
 
 typedef struct ncsl_engine_options {
     unsigned workers;          /* worker threads, each with its own JSRuntime; 0 = CPU count */
+    unsigned max_workers;      /* workers in all, counting those added while calls wait for
+                                * fetch or timers (see engine.c); 0 = 64; at least `workers` */
     unsigned queue_size;       /* calls that may wait for a worker before NCSL_E_BUSY */
     size_t memory_limit_bytes; /* JS heap per call */
     uint32_t timeout_ms;       /* wall-clock deadline per call (also bounds pending promises) */
@@ -158,10 +160,11 @@ typedef struct ncsl_engine_options {
     size_t max_log_bytes;      /* captured console output, per call */
     size_t max_code_bytes;     /* function source */
     size_t max_input_bytes;    /* input JSON text */
+    uint64_t gas_limit;        /* gas per call (docs/javascript.md, "Gas"); 0 = 1,000,000 */
 } ncsl_engine_options;
 
 /* Fills `opts` with the defaults (512 MiB, 5000 ms, 1 MiB stack, 1 MiB output, 64 KiB logs,
- * 1 MiB code, 1 MiB input, CPU-count workers, queue 256). `opts` is borrowed. */
+ * 1 MiB code, 1 MiB input, 1,000,000 gas, CPU-count workers, queue 256). `opts` is borrowed. */
 NCSL_API void ncsl_engine_options_default(ncsl_engine_options *opts);
 
 /* Starts the worker threads. `opts` is copied (NULL: defaults). On success the caller frees
@@ -234,6 +237,7 @@ typedef struct ncsl_exec_request {
     const char *user_id;       /* NULL or "" allowed */
     uint32_t timeout_ms;       /* 0 = engine default; larger than the default is clamped */
     size_t memory_limit_bytes; /* 0 = engine default; larger than the default is clamped */
+    uint64_t gas_limit;        /* 0 = engine default; larger than the default is clamped */
     /* The call's `storage`; NULL: calling any storage method throws (no deployed function).
      * Unlike the other fields this is NOT copied: it must outlive the call (see above). */
     const ncsl_storage_hooks *storage;
@@ -291,6 +295,8 @@ NCSL_API const char *ncsl_result_execution_id(const ncsl_result *r);
 NCSL_API uint64_t ncsl_result_execution_time_us(const ncsl_result *r);
 /* Peak JS heap used by the call, in bytes. */
 NCSL_API uint64_t ncsl_result_memory_used_bytes(const ncsl_result *r);
+/* Gas the call used (docs/javascript.md, "Gas"): deterministic for the same code and input. */
+NCSL_API uint64_t ncsl_result_gas_used(const ncsl_result *r);
 
 #ifdef __cplusplus
 }

@@ -57,6 +57,7 @@
  *     "MaxCodeBytes": 1048576                 1..1073741824, function source
  *     "MaxInputBytes": 1048576                1..1073741824, input JSON
  *     "Workers": 0                            0..1024, 0 = derived (CPU count, within MaxThreads)
+ *     "GasLimit": 1000000                     1000..10^12, gas per call (docs/javascript.md)
  *   }
  *
  * Cross-field rules (ncsl_config_finalize): an explicit JavaScript.TimeoutMs above
@@ -185,6 +186,7 @@ static const key_spec g_js_keys[] = {
     K_NUM("MaxCodeBytes", KEY_SIZE, js.max_code_bytes, 1, GIB, .scale = 1),
     K_NUM("MaxInputBytes", KEY_SIZE, js.max_input_bytes, 1, GIB, .scale = 1),
     K_NUM("Workers", KEY_UINT, js.workers, 0, 1024, .set_bit = NCSL_CONFIG_SET_WORKERS),
+    K_NUM("GasLimit", KEY_SIZE, js.gas_limit, 1000, 1000000000000ull, .scale = 1),
 };
 
 static const key_spec g_top_keys[] = {
@@ -224,6 +226,7 @@ static void js_defaults(ncsl_engine_options *o) {
     o->queue_size = 256;
     o->memory_limit_bytes = 512 * MIB;
     o->timeout_ms = 5000;
+    o->gas_limit = 1000000; /* NCSL_JS_DEFAULT_GAS_LIMIT */
     o->stack_size_bytes = 1024 * 1024;
     o->max_output_bytes = 1024 * 1024;
     o->max_log_bytes = 64 * 1024;
@@ -670,6 +673,9 @@ ncsl_status ncsl_config_finalize(ncsl_config *cfg, ncsl_err *err) {
     }
     cfg->server.http_threads = h;
     cfg->js.workers = w;
+    /* workers lent to calls that wait for fetch or timers: what MaxThreads leaves, less the
+     * fetch I/O thread, at most 64 */
+    cfg->js.max_workers = min_u(64, budget - h > w + 1 ? budget - h - 1 : w);
     cfg->js.queue_size = cfg->server.queue_size;
     return NCSL_OK;
 }

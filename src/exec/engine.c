@@ -1,11 +1,18 @@
 /*
- * Execution engine: a bounded FIFO queue in front of a fixed pool of worker threads.
+ * Execution engine: a bounded FIFO queue in front of a pool of worker threads.
  *
  * Each worker owns one ncsl_js_runtime (and so one JSRuntime) for its whole life; calls never
  * share a JSContext. A submitted request is copied into a job (secret values into buffers that
  * are wiped on free), so the caller's memory is free to go as soon as submit returns. When the
  * queue holds `queue_size` waiting jobs, submit answers NCSL_E_BUSY instead of growing: memory
  * stays bounded whatever the load.
+ *
+ * The pool starts with `workers` threads (one per CPU by default). A call that waits for its
+ * asynchronous work (fetch, timers) tells the engine through the runtime's wait hook; while it
+ * waits it does not count against `workers`, and when calls are queued with no idle worker the
+ * engine starts another worker, up to `max_workers` in all. So calls waiting for the network do
+ * not hold up calls that have work to do, and CPU-bound work still runs on about `workers`
+ * threads. Workers started this way stay for the engine's life (bounded by max_workers).
  *
  * Shutdown (ncsl_engine_destroy) refuses new jobs, lets the workers drain what is queued, then
  * joins them.
@@ -15,6 +22,8 @@
 #include <string.h>
 
 #include "exec/exec_int.h"
+
+#define DEFAULT_MAX_WORKERS 64u
 
 typedef struct job {
     struct job *next;
@@ -41,13 +50,19 @@ struct ncsl_engine {
     job *tail;
     unsigned queued;
     unsigned busy;
+    unsigned idle;    /* workers waiting for a job */
+    unsigned waiting; /* busy workers whose call waits for asynchronous work */
+    unsigned max_workers;
+    pthread_attr_t attr; /* for workers started later */
+    bool attr_ok;
     unsigned started; /* workers that finished start-up (successfully or not) */
     unsigned failed;  /* workers whose runtime could not be created */
     bool stopping;
     uint64_t completed;
     uint64_t rejected_busy;
-    pthread_t *threads;
-    unsigned thread_count; /* threads actually created */
+    uint64_t workers_added; /* started because calls were waiting */
+    pthread_t *threads;     /* max_workers slots */
+    unsigned thread_count;  /* threads actually created */
 };
 
 void ncsl_engine_options_default(ncsl_engine_options *o) {
@@ -61,6 +76,7 @@ void ncsl_engine_options_default(ncsl_engine_options *o) {
     o->max_log_bytes = (size_t)64 << 10;
     o->max_code_bytes = (size_t)1 << 20;
     o->max_input_bytes = (size_t)1 << 20;
+    o->gas_limit = NCSL_JS_DEFAULT_GAS_LIMIT;
 }
 
 static void job_free(job *j) {
@@ -94,8 +110,9 @@ static ncsl_status options_check(const ncsl_engine_options *o, ncsl_err *err) {
         return ncsl_err_set(err, NCSL_E_INVALID_ARG, "limits",
                             "output, log, code and input limits must be positive");
     }
-    if (o->workers > 1024) {
-        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "workers", "at most 1024 workers");
+    if (o->workers > 1024 || o->max_workers > 1024) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, o->workers > 1024 ? "workers" : "max_workers",
+                            "at most 1024 workers");
     }
     return NCSL_OK;
 }
@@ -169,6 +186,8 @@ static void run_job(ncsl_engine *e, ncsl_js_runtime *rt, job *j) {
         .secret_count = j->secret_count,
         .limits = j->limits,
         .storage = j->storage,
+        .user_id = j->user_id,
+        .function_id = j->function_id,
     };
     uint64_t t0 = ncsl_now_ns();
     ncsl_status st = ncsl_js_run(rt, &call, &res->outcome, &err);
@@ -193,6 +212,57 @@ typedef struct worker_arg {
     unsigned index;
 } worker_arg;
 
+static void *worker_main(void *arg);
+
+/* Starts worker number e->thread_count. Called with e->mu held. */
+static ncsl_status start_worker(ncsl_engine *e, ncsl_err *err) {
+    worker_arg *wa = malloc(sizeof(*wa));
+    if (!wa) {
+        return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+    }
+    wa->engine = e;
+    wa->index = e->thread_count;
+    if (pthread_create(&e->threads[e->thread_count], &e->attr, worker_main, wa) != 0) {
+        free(wa);
+        return ncsl_err_set(err, NCSL_E_INTERNAL, "workers", "cannot start worker thread %u",
+                            e->thread_count);
+    }
+    e->thread_count++;
+    return NCSL_OK;
+}
+
+/* Starts one more worker when calls are queued, no worker is idle and fewer than `workers`
+ * workers are able to run one (the others wait for asynchronous work; a worker between two jobs
+ * counts as able). Called with e->mu held. */
+static void maybe_add_worker(ncsl_engine *e) {
+    unsigned able = e->thread_count - e->failed - e->idle - e->waiting;
+    if (e->stopping || !e->queued || e->idle || e->thread_count >= e->max_workers ||
+        able >= e->opts.workers) {
+        return;
+    }
+    ncsl_err err;
+    if (start_worker(e, &err) == NCSL_OK) {
+        e->workers_added++;
+        NCSL_LOG_DEBUG("exec", "worker %u started: %u calls wait for asynchronous work",
+                       e->thread_count - 1, e->waiting);
+    } else {
+        NCSL_LOG_WARN("exec", "cannot add a worker: %s", err.message);
+    }
+}
+
+/* The runtime's wait hook (ncsl_js_runtime_set_wait_hooks). */
+static void worker_wait_hook(void *user, bool begin) {
+    ncsl_engine *e = user;
+    pthread_mutex_lock(&e->mu);
+    if (begin) {
+        e->waiting++;
+        maybe_add_worker(e);
+    } else {
+        e->waiting--;
+    }
+    pthread_mutex_unlock(&e->mu);
+}
+
 static void *worker_main(void *arg) {
     ncsl_engine *e = ((worker_arg *)arg)->engine;
     unsigned index = ((worker_arg *)arg)->index;
@@ -212,11 +282,14 @@ static void *worker_main(void *arg) {
         NCSL_LOG_ERROR("exec", "worker %u: cannot create a JS runtime: %s", index, err.message);
         return NULL;
     }
+    ncsl_js_runtime_set_wait_hooks(rt, worker_wait_hook, e);
 
     for (;;) {
         pthread_mutex_lock(&e->mu);
         while (!e->head && !e->stopping) {
+            e->idle++;
             pthread_cond_wait(&e->work_cv, &e->mu);
+            e->idle--;
         }
         job *j = e->head;
         if (!j) { /* stopping and drained */
@@ -251,8 +324,6 @@ static size_t worker_thread_stack(const ncsl_engine_options *o) {
 ncsl_status ncsl_engine_create(const ncsl_engine_options *opts, ncsl_engine **out, ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     ncsl_engine *e = NULL;
-    pthread_attr_t attr;
-    bool attr_ok = false;
 
     if (!out) {
         return ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "out must not be NULL");
@@ -276,34 +347,34 @@ ncsl_status ncsl_engine_create(const ncsl_engine_options *opts, ncsl_engine **ou
     if (e->opts.workers == 0) {
         e->opts.workers = ncsl_cpu_count();
     }
+    if (e->opts.gas_limit == 0) {
+        e->opts.gas_limit = NCSL_JS_DEFAULT_GAS_LIMIT;
+    }
+    e->max_workers = e->opts.max_workers ? e->opts.max_workers : DEFAULT_MAX_WORKERS;
+    if (e->max_workers < e->opts.workers) {
+        e->max_workers = e->opts.workers;
+    }
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->work_cv, NULL);
     pthread_cond_init(&e->ready_cv, NULL);
-    e->threads = calloc(e->opts.workers, sizeof(*e->threads));
+    e->threads = calloc(e->max_workers, sizeof(*e->threads));
     if (!e->threads) {
         st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
         goto out;
     }
-    if (pthread_attr_init(&attr) != 0) {
+    if (pthread_attr_init(&e->attr) != 0) {
         st = ncsl_err_set(err, NCSL_E_INTERNAL, NULL, "pthread_attr_init failed");
         goto out;
     }
-    attr_ok = true;
-    pthread_attr_setstacksize(&attr, worker_thread_stack(&e->opts));
-    for (unsigned i = 0; i < e->opts.workers; i++) {
-        worker_arg *wa = malloc(sizeof(*wa));
-        if (!wa) {
-            st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
-            goto out;
-        }
-        wa->engine = e;
-        wa->index = i;
-        if (pthread_create(&e->threads[i], &attr, worker_main, wa) != 0) {
-            free(wa);
-            st = ncsl_err_set(err, NCSL_E_INTERNAL, "workers", "cannot start worker thread %u", i);
-            goto out;
-        }
-        e->thread_count++;
+    e->attr_ok = true;
+    pthread_attr_setstacksize(&e->attr, worker_thread_stack(&e->opts));
+    pthread_mutex_lock(&e->mu);
+    for (unsigned i = 0; i < e->opts.workers && st == NCSL_OK; i++) {
+        st = start_worker(e, err);
+    }
+    pthread_mutex_unlock(&e->mu);
+    if (st != NCSL_OK) {
+        goto out;
     }
     /* Wait until every worker has its runtime, so the first call pays no start-up cost. */
     pthread_mutex_lock(&e->mu);
@@ -322,9 +393,6 @@ ncsl_status ncsl_engine_create(const ncsl_engine_options *opts, ncsl_engine **ou
                    e->opts.queue_size);
 
 out:
-    if (attr_ok) {
-        pthread_attr_destroy(&attr);
-    }
     if (st != NCSL_OK) {
         ncsl_engine_destroy(e);
         return st;
@@ -338,11 +406,15 @@ void ncsl_engine_destroy(ncsl_engine *e) {
         return;
     }
     pthread_mutex_lock(&e->mu);
-    e->stopping = true;
+    e->stopping = true; /* no worker is added from now on: thread_count is final */
     pthread_cond_broadcast(&e->work_cv);
+    unsigned count = e->thread_count;
     pthread_mutex_unlock(&e->mu);
-    for (unsigned i = 0; i < e->thread_count; i++) {
+    for (unsigned i = 0; i < count; i++) {
         pthread_join(e->threads[i], NULL);
+    }
+    if (e->attr_ok) {
+        pthread_attr_destroy(&e->attr);
     }
     /* Jobs left only if every worker failed to start: answer them, never drop them silently. */
     while (e->head) {
@@ -418,6 +490,8 @@ static ncsl_status job_from_request(const ncsl_engine *e, const ncsl_exec_reques
     j->limits.stack_bytes = o->stack_size_bytes;
     j->limits.max_output_bytes = o->max_output_bytes;
     j->limits.max_log_bytes = o->max_log_bytes;
+    j->limits.gas_limit =
+        req->gas_limit && req->gas_limit < o->gas_limit ? req->gas_limit : o->gas_limit;
     j->storage = req->storage;
     *out = j;
     return NCSL_OK;
@@ -459,6 +533,7 @@ ncsl_status ncsl_engine_submit(ncsl_engine *e, const ncsl_exec_request *req, ncs
     e->tail = j;
     e->queued++;
     pthread_cond_signal(&e->work_cv);
+    maybe_add_worker(e);
     pthread_mutex_unlock(&e->mu);
     return NCSL_OK;
 }
@@ -471,6 +546,9 @@ void ncsl_engine_get_stats(ncsl_engine *e, ncsl_engine_stats *out) {
     pthread_mutex_lock(&e->mu);
     out->workers = e->thread_count;
     out->busy_workers = e->busy;
+    out->waiting_workers = e->waiting;
+    out->max_workers = e->max_workers;
+    out->workers_added = e->workers_added;
     out->queued = e->queued;
     out->queue_capacity = e->opts.queue_size;
     out->completed = e->completed;

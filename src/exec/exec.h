@@ -12,6 +12,9 @@
 typedef struct ncsl_engine_stats {
     unsigned workers;
     unsigned busy_workers;
+    unsigned waiting_workers; /* busy, but their call waits for fetch or timers */
+    unsigned max_workers;
+    uint64_t workers_added; /* started beyond `workers` for waiting calls */
     unsigned queued;
     unsigned queue_capacity;
     uint64_t completed;

@@ -71,3 +71,7 @@ uint64_t ncsl_result_execution_time_us(const ncsl_result *r) {
 uint64_t ncsl_result_memory_used_bytes(const ncsl_result *r) {
     return r ? r->outcome.memory_used_bytes : 0;
 }
+
+uint64_t ncsl_result_gas_used(const ncsl_result *r) {
+    return r ? r->outcome.gas_used : 0;
+}

@@ -110,13 +110,14 @@ static bool parse_required(http_req *r, json_t *v, deploy_args *a, enum MHD_Resu
     return true;
 }
 
-/* limits: {timeoutMs?, memoryMB?}, each within the server's own limit. */
+/* limits: {timeoutMs?, memoryMB?, gasLimit?}, each within the server's own limit. */
 static bool parse_limits(http_req *r, json_t *v, deploy_args *a, enum MHD_Result *answered) {
     if (!v || json_is_null(v)) {
         return true;
     }
     if (!json_is_object(v)) {
-        return bad_field(r, "limits", "limits must be an object {timeoutMs?, memoryMB?}", answered);
+        return bad_field(r, "limits", "limits must be an object {timeoutMs?, memoryMB?, gasLimit?}",
+                         answered);
     }
     const ncsl_engine_options *js = &r->srv->cfg.js;
     const struct {
@@ -126,6 +127,7 @@ static bool parse_limits(http_req *r, json_t *v, deploy_args *a, enum MHD_Result
     } known[] = {
         {"timeoutMs", "limits.timeoutMs", js->timeout_ms},
         {"memoryMB", "limits.memoryMB", js->memory_limit_bytes / MIB},
+        {"gasLimit", "limits.gasLimit", js->gas_limit},
     };
     const char *key = NULL;
     json_t *val = NULL;
@@ -135,7 +137,8 @@ static bool parse_limits(http_req *r, json_t *v, deploy_args *a, enum MHD_Result
             k++;
         }
         if (k == NCSL_ARRAY_LEN(known)) {
-            return bad_field(r, "limits", "limits takes only timeoutMs and memoryMB", answered);
+            return bad_field(r, "limits", "limits takes only timeoutMs, memoryMB and gasLimit",
+                             answered);
         }
         if (!json_is_integer(val) || json_integer_value(val) < 1 ||
             (uint64_t)json_integer_value(val) > known[k].max) {
@@ -449,12 +452,19 @@ static bool check_required(http_req *r, invoke_ctx *c, enum MHD_Result *answered
     return false;
 }
 
-static void limits_of(const ncsl_store_function *fn, uint32_t *timeout_ms, size_t *memory) {
+static void limits_of(const ncsl_store_function *fn, ncsl_exec_request *req) {
+    uint32_t *timeout_ms = &req->timeout_ms;
+    size_t *memory = &req->memory_limit_bytes;
     *timeout_ms = 0;
     *memory = 0;
+    req->gas_limit = 0;
     json_t *l = fn->limits_json ? json_loads(fn->limits_json, 0, NULL) : NULL;
     json_t *t = json_object_get(l, "timeoutMs");
     json_t *m = json_object_get(l, "memoryMB");
+    json_t *g = json_object_get(l, "gasLimit");
+    if (json_is_integer(g) && json_integer_value(g) > 0) {
+        req->gas_limit = (uint64_t)json_integer_value(g);
+    }
     if (json_is_integer(t) && json_integer_value(t) > 0) {
         *timeout_ms = (uint32_t)json_integer_value(t);
     }
@@ -551,7 +561,7 @@ enum MHD_Result ncsl__http_route_function_invoke(http_req *r) {
         .user_id = r->caller.user_id,
         .storage = r->storage,
     };
-    limits_of(&c.fn, &req.timeout_ms, &req.memory_limit_bytes);
+    limits_of(&c.fn, &req);
     return ncsl__http_submit(r, &req, invoke_ctx_cleanup, &c);
 }
 

@@ -81,9 +81,10 @@ static void append_result_stats(ncsl_buf *b, const ncsl_result *res) {
     ncsl_buf_append_str(b, ",");
     append_json_str_field(b, "executionId", ncsl_result_execution_id(res));
     uint64_t us = ncsl_result_execution_time_us(res);
-    ncsl_buf_printf(b, ",\"executionTimeMs\":%llu.%03llu,\"memoryUsedBytes\":%llu",
+    ncsl_buf_printf(b, ",\"executionTimeMs\":%llu.%03llu,\"memoryUsedBytes\":%llu,\"gasUsed\":%llu",
                     (unsigned long long)(us / 1000), (unsigned long long)(us % 1000),
-                    (unsigned long long)ncsl_result_memory_used_bytes(res));
+                    (unsigned long long)ncsl_result_memory_used_bytes(res),
+                    (unsigned long long)ncsl_result_gas_used(res));
 }
 
 /* The engine's answer as a response body. Returns the HTTP status. */

@@ -95,6 +95,12 @@ ncsl_status ncsl_js_run(ncsl_js_runtime *rt, const ncsl_js_call *call, ncsl_js_o
                         ncsl_err *err);
 void ncsl_js_outcome_cleanup(ncsl_js_outcome *o);
 
+/* Installs a hook called on the runtime's thread with begin=true right before a call blocks
+ * waiting for its asynchronous work (fetch, timers) and with begin=false right after, so that a
+ * thread pool can run other calls meanwhile. NULL removes it. */
+void ncsl_js_runtime_set_wait_hooks(ncsl_js_runtime *rt, void (*hook)(void *user, bool begin),
+                                    void *user);
+
 /* How many times this runtime replaced its JSRuntime (for tests and metrics). */
 uint64_t ncsl_js_runtime_recycle_count(const ncsl_js_runtime *rt);
 

@@ -60,6 +60,9 @@ struct ncsl_js_runtime {
     uint64_t gas_used;
     uint64_t gas_limit;
     bool gas_exceeded; /* sticky for the call, like timed_out */
+    /* ncsl_js_runtime_set_wait_hooks */
+    void (*wait_hook)(void *user, bool begin);
+    void *wait_hook_user;
     size_t host_bytes; /* C memory held for the call outside the JS heap (the storage overlay),
                         * charged to the call's memory limit with the heap; 0 outside calls */
 };
@@ -113,23 +116,24 @@ typedef struct ncsl__js_storage {
 
 /* ------------------------------------------------------------------------- gas
  * Gas is work the call made the engine do, counted from deterministic events only (never time):
- * the same code with the same input uses the same gas on every run. */
-/* every QuickJS interrupt poll tick (10,000 bytecode poll points: calls and loop iterations):
- * about 100,000 gas per second of a tight loop on a current x86 core, so the default limit
- * (1,000,000) is about 10 s of pure bytecode, past the default deadline: by default the deadline
- * stops runaway loops, and a lower per-function gas limit bounds work deterministically */
+ * the same code with the same input uses the same gas on every run. One gas is roughly 10 us of
+ * work on a current x86 core, so the default limit (1,000,000) is about 10 s of pure bytecode,
+ * past the default deadline: by default the deadline stops runaway loops, and a lower
+ * per-function gas limit bounds work deterministically. */
+/* every QuickJS interrupt poll tick: 10,000 bytecode poll points (function calls and loop
+ * iterations), about 20 us of a tight loop; microtasks and timer callbacks are counted here */
 #define NCSL__JS_GAS_PER_TICK 2u
 /* host work on data (encoding, hashing, copying into or out of the sandbox, bytes fetched): one
- * gas per started 64 bytes, see ncsl__js_gas_bytes */
-#define NCSL__JS_GAS_BYTES_PER_UNIT 64u
+ * gas per started KiB, see ncsl__js_gas_bytes */
+#define NCSL__JS_GAS_BYTES_PER_UNIT 1024u
 /* fixed costs of host operations, on top of their bytes */
-#define NCSL__JS_GAS_HOST_CALL 1u     /* any host function call */
-#define NCSL__JS_GAS_RANDOM 10u       /* a draw from the random generator */
-#define NCSL__JS_GAS_KEY_DERIVE 2000u /* deriving a key (Neo.keys.get, crypto.subtle.importKey) */
-#define NCSL__JS_GAS_SIGN 1000u       /* one ECDSA signature */
-#define NCSL__JS_GAS_VERIFY 1500u     /* one ECDSA verification */
-#define NCSL__JS_GAS_FETCH 1000u      /* one outbound request, on top of its bytes */
-#define NCSL__JS_GAS_TIMER 10u        /* scheduling a timer or a microtask */
+#define NCSL__JS_GAS_HOST_CALL 0u   /* any host function call (its JS side is counted in ticks) */
+#define NCSL__JS_GAS_RANDOM 1u      /* a draw from the random generator */
+#define NCSL__JS_GAS_KEY_DERIVE 10u /* deriving a key (Neo.keys.get, crypto.subtle.importKey) */
+#define NCSL__JS_GAS_SIGN 5u        /* one ECDSA signature */
+#define NCSL__JS_GAS_VERIFY 10u     /* one ECDSA verification */
+#define NCSL__JS_GAS_FETCH 100u     /* one outbound request, on top of its bytes */
+#define NCSL__JS_GAS_TIMER 0u       /* scheduling a timer or a microtask */
 
 /* Gas units for processing `n` bytes (rounded up). */
 static inline uint64_t ncsl__js_gas_bytes(uint64_t n) {
@@ -192,10 +196,107 @@ typedef struct ncsl__js_call_state {
     uint64_t fetch_bytes;    /* response bytes received */
 } ncsl__js_call_state;
 
+/* ------------------------------------------------------------------------- event loop */
+/* Adds setTimeout, clearTimeout, setInterval, clearInterval and queueMicrotask (js_loop.c). */
+int ncsl__js_loop_init(JSContext *ctx, JSValue global);
+
+typedef enum ncsl__js_loop_step {
+    NCSL__JS_LOOP_RAN,       /* ran a job, settled ops or fired a timer */
+    NCSL__JS_LOOP_WAITED,    /* nothing to run: waited for an op, a timer or the deadline */
+    NCSL__JS_LOOP_IDLE,      /* nothing to run and nothing to wait for */
+    NCSL__JS_LOOP_EXCEPTION, /* what ran threw: the exception is pending in the call context */
+} ncsl__js_loop_step;
+
+/* One turn of the call's event loop (see js_loop.c); waits at most until deadline_ns. */
+ncsl__js_loop_step ncsl__js_loop_step_once(JSContext *ctx, uint64_t deadline_ns);
+/* Drops the call's timers and cancels its pending ops; before the context is freed. */
+void ncsl__js_loop_destroy(JSContext *ctx, ncsl__js_call_state *st);
+/* Calls the runtime's wait hooks (ncsl_js_runtime_set_wait_hooks) around a blocking wait. */
+void ncsl__js_loop_wait_hooks_call(ncsl_js_runtime *js, bool begin);
+
 /* Adds the platform APIs (js_platform.c: encoding, URL, crypto, Neo, fetch, timers) to `global`.
  * Each module adds its globals; what is costly to build is built on first use. Returns 0 or -1
  * with a pending JS exception. */
 int ncsl__js_platform_init(JSContext *ctx, JSValue global);
+
+/* TextEncoder, TextDecoder (js_encoding.c) and URL, URLSearchParams (js_url.c): lazy globals,
+ * built on first access. Return 0 or -1 with a pending JS exception. */
+int ncsl__js_encoding_init(JSContext *ctx, JSValue global);
+int ncsl__js_url_init(JSContext *ctx, JSValue global);
+
+/* ---- lazy globals and classes (js_lazy.c) */
+/* Gives *id a process-wide unique class ID if it is still 0 (thread-safe). Every module that
+ * defines classes must use this instead of JS_NewClassID (see js_lazy.c). */
+void ncsl__js_class_id_alloc(JSRuntime *rt, JSClassID *id);
+/* Allocates *id if needed and registers `def` in the context's runtime unless registered. 0, or
+ * -1 with a pending exception. */
+int ncsl__js_class_ensure(JSContext *ctx, JSClassID *id, const JSClassDef *def);
+/* A per-context value slot keyed by a class ID registered for that purpose (see js_lazy.c):
+ * get returns a new reference (JS_NULL until set); set takes `value`. */
+int ncsl__js_slot_ensure(JSContext *ctx, JSClassID *id, const char *name);
+JSValue ncsl__js_slot_get(JSContext *ctx, JSClassID id);
+void ncsl__js_slot_set(JSContext *ctx, JSClassID id, JSValue value);
+/* A lazy global: `name` on `obj` becomes a configurable accessor whose getter (a
+ * JS_CFUNC_getter_magic function) builds the value and returns ncsl__js_lazy_resolved(...), and
+ * whose setter returns ncsl__js_lazy_assigned(...); both then leave a plain data property. */
+typedef JSValue ncsl__js_lazy_getter(JSContext *ctx, JSValueConst this_val, int magic);
+typedef JSValue ncsl__js_lazy_setter(JSContext *ctx, JSValueConst this_val, JSValueConst v,
+                                     int magic);
+int ncsl__js_lazy_define(JSContext *ctx, JSValueConst obj, const char *name,
+                         ncsl__js_lazy_getter *getter, ncsl__js_lazy_setter *setter, int magic);
+/* Replaces the accessor `name` of this_val (if it is the global and still has it) by `value`,
+ * which it takes and returns (JS_EXCEPTION passes through). */
+JSValue ncsl__js_lazy_resolved(JSContext *ctx, JSValueConst this_val, const char *name,
+                               JSValue value);
+/* Replaces the accessor `name` by `value` (borrowed). Returns JS_UNDEFINED or JS_EXCEPTION. */
+JSValue ncsl__js_lazy_assigned(JSContext *ctx, JSValueConst this_val, const char *name,
+                               JSValueConst value);
+/* %IteratorPrototype% of the context (Object.prototype if user code replaced `Iterator`), new
+ * reference, or JS_EXCEPTION. Runs no user code. */
+JSValue ncsl__js_iterator_proto(JSContext *ctx);
+/* A JS value as UTF-8 with the USVString conversion of WebIDL (ToString, then every lone
+ * surrogate replaced by U+FFFD). *len gets the size; the caller frees with ncsl__js_usv_free. NULL
+ * with a pending exception. */
+typedef struct ncsl__js_usv {
+    const char *s;    /* the text (not NUL-terminated if owned) */
+    size_t len;       /* bytes */
+    const char *cstr; /* JS_ToCStringLen result, or NULL */
+    char *owned;      /* js_malloc'd fixed copy, or NULL */
+} ncsl__js_usv;
+int ncsl__js_usv_get(JSContext *ctx, JSValueConst v, ncsl__js_usv *out);
+void ncsl__js_usv_free(JSContext *ctx, ncsl__js_usv *u);
+/* Tests only: `hook` (NULL: none) runs last in ncsl__js_platform_init of every call, to add
+ * host functions that exercise internal APIs (the async ops). Process-wide; set it before any
+ * call runs. */
+void ncsl__js_platform_set_test_hook(int (*hook)(JSContext *ctx, JSValue global));
+
+/* ------------------------------------------------------------------------- crypto, Neo */
+/* Add the globals `crypto` (js_crypto.c) and `Neo` (js_neo.c) to `global` as autoinit
+ * properties (built on first access). Return 0 or -1 with a pending JS exception. */
+int ncsl_js_crypto_init(JSContext *ctx, JSValue global);
+int ncsl_js_neo_init(JSContext *ctx, JSValue global);
+
+/* Registers class `def` in the runtime of `ctx` (once per JSRuntime) under a process-wide class
+ * ID kept in *id (a static JSClassID, 0 before the first use; thread-safe). QuickJS-ng's own
+ * JS_NewClassID counts per runtime, so two runtimes can hand the same ID to different classes:
+ * use this instead (js_crypto.c). Returns 0 or -1 with a pending exception. */
+int ncsl__js_class_ensure(JSContext *ctx, JSClassID *id, const JSClassDef *def);
+
+/* The bytes of a JS value (js_crypto.c): an ArrayBuffer, a typed array or a DataView, and with
+ * `strings` also a string (as UTF-8, lone surrogates as U+FFFD). `data` points into JS memory:
+ * valid until JS code runs or the value is freed; release with ncsl__js_bytes_release. */
+typedef struct ncsl__js_bytes {
+    const uint8_t *data; /* never NULL (len 0: a static empty string) */
+    size_t len;
+    const char *str; /* JS C string to free, or NULL */
+    uint8_t *fixed;  /* js_malloc'd copy of a string with lone surrogates replaced, or NULL */
+} ncsl__js_bytes;
+
+/* Fills *b from `v`, or throws a TypeError "<what> must be ..." and returns -1 (`what` names the
+ * argument: "crypto.subtle.digest: data"). A DataView's getters may run JS. */
+int ncsl__js_bytes_get(JSContext *ctx, JSValueConst v, bool strings, const char *what,
+                       ncsl__js_bytes *b);
+void ncsl__js_bytes_release(JSContext *ctx, ncsl__js_bytes *b);
 
 /* Adds `console` (log/info/warn/error/debug) to `global`, capturing into the call state found in
  * the context opaque. Returns 0 or -1 with a pending JS exception. */

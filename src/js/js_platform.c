@@ -4,8 +4,18 @@
  */
 #include "js_int.h"
 
+static int (*g_test_hook)(JSContext *ctx, JSValue global);
+
+void ncsl__js_platform_set_test_hook(int (*hook)(JSContext *ctx, JSValue global)) {
+    g_test_hook = hook;
+}
+
 int ncsl__js_platform_init(JSContext *ctx, JSValue global) {
-    (void)ctx;
-    (void)global;
+    if (ncsl__js_loop_init(ctx, global) < 0) {
+        return -1;
+    }
+    if (g_test_hook && g_test_hook(ctx, global) < 0) {
+        return -1;
+    }
     return 0;
 }

@@ -346,6 +346,18 @@ void ncsl_js_runtime_destroy(ncsl_js_runtime *js) {
     free(js);
 }
 
+void ncsl_js_runtime_set_wait_hooks(ncsl_js_runtime *js, void (*hook)(void *user, bool begin),
+                                    void *user) {
+    js->wait_hook = hook;
+    js->wait_hook_user = user;
+}
+
+void ncsl__js_loop_wait_hooks_call(ncsl_js_runtime *js, bool begin) {
+    if (js && js->wait_hook) {
+        js->wait_hook(js->wait_hook_user, begin);
+    }
+}
+
 uint64_t ncsl_js_runtime_recycle_count(const ncsl_js_runtime *js) {
     return js ? js->recycle_count : 0;
 }
@@ -559,21 +571,24 @@ static int add_intrinsics(JSContext *ctx) {
     return 0;
 }
 
-/* Runs pending jobs until `promise` settles. Returns NCSL_OK when settled. */
+/* Runs the call's event loop (jobs, completed host operations, timers) until `promise`
+ * settles. Returns NCSL_OK when settled. */
 static ncsl_status await_promise(js_call *c, JSValueConst promise) {
-    JSRuntime *rt = c->js->rt;
     while (JS_PromiseState(c->ctx, promise) == JS_PROMISE_PENDING) {
         if (call_must_end(c->js)) {
             return limit_failure(c);
         }
-        if (!JS_IsJobPending(rt)) {
+        switch (ncsl__js_loop_step_once(c->ctx, c->js->deadline_ns)) {
+        case NCSL__JS_LOOP_RAN:
+        case NCSL__JS_LOOP_WAITED:
+            break;
+        case NCSL__JS_LOOP_EXCEPTION:
+            return fail_with_exception(c, c->ctx, NCSL_E_JS_EXCEPTION);
+        case NCSL__JS_LOOP_IDLE: {
             const char *msg = "the promise returned by main never settled (nothing left to run)";
             ncsl_err_set(c->err, NCSL_E_JS_TIMEOUT, NULL, "%s", msg);
             return set_failure(c, NCSL_E_JS_TIMEOUT, "TimeoutError", msg, NULL);
         }
-        JSContext *jctx = NULL;
-        if (JS_ExecutePendingJob(rt, &jctx) < 0) {
-            return fail_with_exception(c, jctx ? jctx : c->ctx, NCSL_E_JS_EXCEPTION);
         }
     }
     return NCSL_OK;
@@ -968,6 +983,7 @@ ncsl_status ncsl_js_run(ncsl_js_runtime *js, const ncsl_js_call *call, ncsl_js_o
     if (st != NCSL_OK) {
         goto out;
     }
+    js->gas_used = 0; /* compiling or not (cache) must not change the call's gas */
     if (entry) {
         run_bc = ncsl__js_bc_bytes(entry, &run_bc_len);
     } else {
@@ -998,6 +1014,7 @@ out:
             js_free(js->compile_ctx, bc);
         }
         if (c.ctx) {
+            ncsl__js_loop_destroy(c.ctx, &state); /* timers and ops hold values of the context */
             JS_FreeContext(c.ctx);
         }
         JS_FreeValue(js->compile_ctx, JS_GetException(js->compile_ctx));

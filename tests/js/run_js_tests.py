@@ -13,6 +13,7 @@ is not such a comment):
   // secrets: JSON           passed as --secrets
   // timeout-ms: N           passed as --timeout-ms
   // memory-mb: N            passed as --memory-mb
+  // gas-limit: N            passed as --gas-limit
   // max-seconds: N          the whole run must end within N seconds (default: timeout + 10)
 Prints one line per file and, last, exactly "N passed, M failed". Exits 1 when any test failed.
 """
@@ -25,7 +26,7 @@ import time
 
 HEADER_KEYS = {
     "expect", "expect-logs", "expect-error", "expect-stderr", "input", "secrets", "timeout-ms",
-    "memory-mb", "max-seconds",
+    "memory-mb", "gas-limit", "max-seconds",
 }
 
 
@@ -79,7 +80,8 @@ def run_one(ncsl, path):
     if want_json:
         cmd.append("--json")
     for key, flag in (("input", "--input"), ("secrets", "--secrets"),
-                      ("timeout-ms", "--timeout-ms"), ("memory-mb", "--memory-mb")):
+                      ("timeout-ms", "--timeout-ms"), ("memory-mb", "--memory-mb"),
+                      ("gas-limit", "--gas-limit")):
         if key in h:
             cmd += [flag, h[key]]
     timeout_s = int(h.get("timeout-ms", "5000")) / 1000.0

@@ -34,6 +34,7 @@ typedef struct run_opts {
     const char *secrets_file;
     const char *config_file;
     uint64_t timeout_ms; /* 0 = not given */
+    uint64_t gas_limit;  /* 0 = not given */
     uint64_t memory_mb;  /* 0 = not given */
     int log_level;
     bool json;
@@ -55,10 +56,11 @@ static void run_usage(FILE *f) {
         "  --secrets JSON        a JSON object of name -> string, the global SECRETS\n"
         "  --secrets-file FILE   read the secrets object from FILE (keeps them out of ps)\n"
         "  --timeout-ms N        wall-clock limit, 1..86400000 ms (default 5000)\n"
+        "  --gas-limit N         gas limit, 1000..10^12 (default 1000000; docs/javascript.md)\n"
         "  --memory-mb N         JS heap limit, 1..65536 MiB (default 512)\n"
         "  --config FILE         NCSL configuration file (its JavaScript section sets limits)\n"
         "  --json                print the whole result object: {result, logs, executionId,\n"
-        "                        executionTimeMs, memoryUsedBytes}\n"
+        "                        executionTimeMs, memoryUsedBytes, gasUsed}\n"
         "  -q, --quiet           do not print the function's console output\n"
         "  --log-level LEVEL     library log level: error, warn (default), info, debug\n"
         "  -h, --help            show this help and exit\n"
@@ -159,6 +161,14 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                 ncsl_cli_errorf("--timeout-ms: '%s' is not a whole number of milliseconds in "
                                 "1..86400000",
                                 v);
+                return -1;
+            }
+        } else if ((m = opt_value(argc, argv, &i, "--gas-limit", &v)) != 0) {
+            if (m < 0) {
+                return -1;
+            }
+            if (!ncsl_cli_parse_u64(v, 1000, 1000000000000ull, &o->gas_limit)) {
+                ncsl_cli_errorf("--gas-limit: '%s' is not a whole number in 1000..10^12", v);
                 return -1;
             }
         } else if ((m = opt_value(argc, argv, &i, "--memory-mb", &v)) != 0) {
@@ -306,9 +316,11 @@ static void print_json_result(const ncsl_result *r) {
     fputs(",\"logs\":", stdout);
     fwrite(logs ? logs : "[]", 1, logs ? llen : 2, stdout);
     uint64_t us = ncsl_result_execution_time_us(r);
-    printf(",\"executionId\":\"%s\",\"executionTimeMs\":%llu.%03llu,\"memoryUsedBytes\":%llu}\n",
+    printf(",\"executionId\":\"%s\",\"executionTimeMs\":%llu.%03llu,\"memoryUsedBytes\":%llu,"
+           "\"gasUsed\":%llu}\n",
            ncsl_result_execution_id(r), (unsigned long long)(us / 1000),
-           (unsigned long long)(us % 1000), (unsigned long long)ncsl_result_memory_used_bytes(r));
+           (unsigned long long)(us % 1000), (unsigned long long)ncsl_result_memory_used_bytes(r),
+           (unsigned long long)ncsl_result_gas_used(r));
 }
 
 /* Builds the engine options: defaults, the config file, the environment, the flags. */
@@ -327,6 +339,9 @@ static int load_config(const run_opts *o, ncsl_config *cfg) {
     }
     if (o->memory_mb) {
         cfg->js.memory_limit_bytes = (size_t)(o->memory_mb * MIB);
+    }
+    if (o->gas_limit) {
+        cfg->js.gas_limit = o->gas_limit;
     }
     cfg->js.workers = 1;
     cfg->set_mask |= NCSL_CONFIG_SET_WORKERS;

@@ -494,16 +494,18 @@ static void test_globals_allow_list(void **state) {
                      NCSL_OK);
     print_message("lower-case globals: %s\n", o.result_json);
     static const char *const allowed[] = {
-        "\"SECRETS\"",    "\"console\"",
-        "\"globalThis\"", "\"main\"",
-        "\"parseInt\"",   "\"parseFloat\"",
-        "\"isNaN\"",      "\"isFinite\"",
-        "\"decodeURI\"",  "\"decodeURIComponent\"",
-        "\"encodeURI\"",  "\"encodeURIComponent\"",
-        "\"escape\"",     "\"unescape\"",
-        "\"eval\"",       "\"queueMicrotask\"",
-        "\"atob\"",       "\"btoa\"",
-        "\"undefined\"",  "\"storage\"",
+        "\"SECRETS\"",     "\"console\"",
+        "\"globalThis\"",  "\"main\"",
+        "\"parseInt\"",    "\"parseFloat\"",
+        "\"isNaN\"",       "\"isFinite\"",
+        "\"decodeURI\"",   "\"decodeURIComponent\"",
+        "\"encodeURI\"",   "\"encodeURIComponent\"",
+        "\"escape\"",      "\"unescape\"",
+        "\"eval\"",        "\"queueMicrotask\"",
+        "\"atob\"",        "\"btoa\"",
+        "\"undefined\"",   "\"storage\"",
+        "\"setTimeout\"",  "\"clearTimeout\"",
+        "\"setInterval\"", "\"clearInterval\"",
     };
     /* every listed name must be in the allow-list */
     char *list = strdup(o.result_json + 1);
