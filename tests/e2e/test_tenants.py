@@ -212,6 +212,10 @@ class Tenants(unittest.TestCase):
                             ({"name": "n", "code": "function main(){}",
                               "limits": {"timeoutMs": 10 ** 9}}, "limits.timeoutMs"),
                             ({"name": "n", "code": "function main(){}",
+                              "limits": {"gasLimit": 10 ** 7}}, "limits.gasLimit"),
+                            ({"name": "n", "code": "function main(){}",
+                              "limits": {"gasLimit": 0}}, "limits.gasLimit"),
+                            ({"name": "n", "code": "function main(){}",
                               "limits": {"cpu": 1}}, "limits")):
             r = self.req("POST", "/api/v1/functions", body, key=k, expect=400)
             self.assertEqual(r.json["error"]["field"], field, r)
@@ -267,6 +271,23 @@ class Tenants(unittest.TestCase):
                              limits={"timeoutMs": 50}))
         r = self.req("POST", "/api/v1/functions/%s/invoke" % f["id"], {}, key=k)
         self.assertEqual(r.json["error"]["code"], "TIMEOUT", r)
+        # gas: deterministic per code and input, reported by every call, limited per function
+        work = "function main(n){ let s = 0; for (let i = 0; i < n; i++) s += i; return s }"
+        f = data(self.deploy(k, "work", work, limits={"gasLimit": 5000}))
+        used = []
+        for n in (1000, 1000, 200000):
+            r = self.req("POST", "/api/v1/functions/%s/invoke" % f["id"], {"input": n}, key=k,
+                         expect=200)
+            used.append(data(r)["gasUsed"])
+        self.assertEqual(used[0], used[1])
+        self.assertGreater(used[2], used[0])
+        r = self.req("POST", "/api/v1/functions/execute-javascript",
+                     {"code": work, "input": 1000}, key=k, expect=200)
+        self.assertEqual(data(r)["gasUsed"], used[0])  # the same work without a deployment
+        r = self.req("POST", "/api/v1/functions/%s/invoke" % f["id"], {"input": 10 ** 9}, key=k,
+                     expect=422)
+        self.assertEqual(r.json["error"]["code"], "GAS_LIMIT_EXCEEDED", r)
+        self.assertIn("gas limit of 5000", r.json["error"]["message"])
 
     # ------------------------------------------------------------------ secrets
     def test_secret_limits(self):

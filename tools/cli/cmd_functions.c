@@ -34,6 +34,7 @@ typedef struct deploy_args {
     const char *update;
     const char *time_limit;
     const char *memory_limit;
+    const char *gas_limit;
 } deploy_args;
 
 static void deploy_usage(FILE *f) {
@@ -56,6 +57,7 @@ static void deploy_usage(FILE *f) {
             "                            not given here are kept\n"
             "  --time-limit-ms N         the function's wall-time limit per call\n"
             "  --memory-limit-mb N       the function's memory limit per call\n"
+            "  --gas-limit N             the function's gas limit per call (docs/javascript.md)\n"
             "\n");
     ncsl_cli_client_usage(f);
 }
@@ -88,9 +90,10 @@ static json_t *parse_names(const char *cmd, const char *list) {
     return arr;
 }
 
-/* Adds {"timeoutMs","memoryMB"} from the options when given. False after printing why. */
+/* Adds {"timeoutMs","memoryMB","gasLimit"} from the options when given. False after printing
+ * why. */
 static bool add_limits(const char *cmd, const deploy_args *a, json_t *body) {
-    if (!a->time_limit && !a->memory_limit) {
+    if (!a->time_limit && !a->memory_limit && !a->gas_limit) {
         return true;
     }
     json_t *limits = json_object();
@@ -117,6 +120,15 @@ static bool add_limits(const char *cmd, const deploy_args *a, json_t *body) {
                             a->memory_limit);
         } else {
             json_object_set_new(limits, "memoryMB", json_integer((json_int_t)v));
+        }
+    }
+    if (ok && a->gas_limit) {
+        ok = ncsl_cli_parse_u64(a->gas_limit, 1, 1000000000000ull, &v);
+        if (!ok) {
+            ncsl_cli_errorf("%s: --gas-limit '%s' is not a whole number in 1..10^12", cmd,
+                            a->gas_limit);
+        } else {
+            json_object_set_new(limits, "gasLimit", json_integer((json_int_t)v));
         }
     }
     if (!ok) {
@@ -183,6 +195,7 @@ int ncsl_cli_cmd_deploy(int argc, char **argv) {
         {"--update", NULL, &a.update, NULL},
         {"--time-limit-ms", NULL, &a.time_limit, NULL},
         {"--memory-limit-mb", NULL, &a.memory_limit, NULL},
+        {"--gas-limit", NULL, &a.gas_limit, NULL},
     };
     const char *pos[1];
     size_t npos = 0;
