@@ -209,6 +209,28 @@ static ncsl_status select_backend(const ncsl_tee_options *opts, const ncsl_tee_o
     return NCSL_OK;
 }
 
+ncsl_status ncsl_tee_select(const ncsl_tee_options *opts, const char **name, ncsl_tee_kind *kind,
+                            char *reason, size_t reason_size, ncsl_err *err) {
+    ncsl_tee_options defaults;
+    const ncsl_tee_ops *ops = NULL;
+    if (!name || !kind || !reason || reason_size == 0) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, NULL, "NULL argument");
+    }
+    *name = NULL;
+    reason[0] = '\0';
+    if (!opts) {
+        ncsl_tee_options_default(&defaults);
+        opts = &defaults;
+    }
+    ncsl_status st = select_backend(opts, &ops, reason, reason_size, err);
+    if (st != NCSL_OK) {
+        return st;
+    }
+    *name = ops->name();
+    *kind = ops->kind;
+    return NCSL_OK;
+}
+
 ncsl_status ncsl_tee_open(const ncsl_tee_options *opts, ncsl_tee **out, ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     ncsl_tee *tee = NULL;

@@ -160,6 +160,18 @@ void ncsl_tee_options_from_config(ncsl_tee_options *opts, const ncsl_config *cfg
 NCSL_NODISCARD ncsl_status ncsl_tee_open(const ncsl_tee_options *opts, ncsl_tee **out,
                                          ncsl_err *err);
 
+/*
+ * Which backend ncsl_tee_open would pick for `opts` (NULL: defaults) and why, without opening it:
+ * the same read-only probes (uname, stat), nothing is created (`ncsl check` reports it). On
+ * success *name is the static backend name ("simulation", "occlum", "gramine"), *kind its kind
+ * and `reason` (caller-owned, reason_size bytes, NCSL_TEE_REASON_SIZE is enough) says why.
+ * Errors: the selection errors of ncsl_tee_open (NCSL_E_UNSUPPORTED naming what is missing,
+ * NCSL_E_INVALID_ARG); the backend's own open may still fail later.
+ */
+NCSL_NODISCARD ncsl_status ncsl_tee_select(const ncsl_tee_options *opts, const char **name,
+                                           ncsl_tee_kind *kind, char *reason, size_t reason_size,
+                                           ncsl_err *err);
+
 /* Wipes the backend's secrets and frees the handle. NULL does nothing. */
 void ncsl_tee_close(ncsl_tee *tee);
 

@@ -41,6 +41,9 @@ static const ncsl_cli_cmd g_commands[] = {
     {"users", "create, list or delete users (admin key)", ncsl_cli_cmd_users},
     {"keys", "create, list or revoke users' API keys (admin key)", ncsl_cli_cmd_keys},
     {"whoami", "show whom the API key (NCSL_API_KEY) belongs to", ncsl_cli_cmd_whoami},
+    {"check", "report what TEE this machine offers and whether the configuration will start",
+     ncsl_cli_cmd_check},
+    {"occlum", "create (init) and build an Occlum instance that runs ncsld", ncsl_cli_cmd_occlum},
 };
 
 static void print_usage(FILE *f) {
@@ -59,7 +62,8 @@ static void print_usage(FILE *f) {
                "\n"
                "Run 'ncsl <command> --help' for a command's options.\n"
                "Exit status: 0 success, 1 failure, 2 bad usage, 3 ncsld could not be reached\n"
-               "(the commands that talk to ncsld; they take the API key from NCSL_API_KEY).\n");
+               "(the commands that talk to ncsld; they take the API key from NCSL_API_KEY).\n"
+               "'ncsl check' has its own: 0 SGX hardware, 3 simulation only, 1 broken.\n");
 }
 
 void ncsl_cli_errorf(const char *fmt, ...) {

@@ -33,6 +33,8 @@ int ncsl_cli_cmd_attest(int argc, char **argv);
 int ncsl_cli_cmd_verify(int argc, char **argv);
 int ncsl_cli_cmd_verify_receipt(int argc, char **argv);
 int ncsl_cli_cmd_encrypt_secret(int argc, char **argv);
+int ncsl_cli_cmd_check(int argc, char **argv);  /* cmd_check.c */
+int ncsl_cli_cmd_occlum(int argc, char **argv); /* cmd_occlum.c: init, build */
 
 /* Prints "ncsl: <message>\n" to stderr. Never pass secrets, inputs or code. */
 void ncsl_cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

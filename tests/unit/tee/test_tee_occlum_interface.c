@@ -431,6 +431,60 @@ static void test_detection(void **unused) {
     fake_cleanup(&fx);
 }
 
+/* ncsl_tee_select (what `ncsl check` reports) picks what ncsl_tee_open picks, with the same
+ * reason, and touches nothing: the fake device is never opened. */
+static void test_select_without_opening(void **unused) {
+    fixture fx;
+    ncsl_err err;
+    const char *name = NULL;
+    ncsl_tee_kind kind = 0;
+    char reason[NCSL_TEE_REASON_SIZE];
+    fake_init(&fx);
+    char *tmp = ncsl_test_tmpdir_make("ncsl-tee-occlum-sel");
+    char *nodir = ncsl_test_path(tmp, "no-such-attestation");
+    fx.o.gramine_dir = nodir;
+
+    fx.o.type = NCSL_TEE_AUTO;
+    assert_int_equal(ncsl_tee_select(&fx.o, &name, &kind, reason, sizeof(reason), &err), NCSL_OK);
+    assert_string_equal(name, "occlum");
+    assert_int_equal(kind, NCSL_TEE_KIND_HARDWARE);
+    assert_non_null(strstr(reason, "Auto: inside Occlum"));
+
+    fx.o.sysname = "Linux";
+    assert_int_equal(ncsl_tee_select(&fx.o, &name, &kind, reason, sizeof(reason), &err), NCSL_OK);
+    assert_string_equal(name, "simulation");
+    assert_int_equal(kind, NCSL_TEE_KIND_SIMULATION);
+    assert_non_null(strstr(reason, "using simulation"));
+
+    fx.o.type = NCSL_TEE_OCCLUM;
+    assert_int_equal(ncsl_tee_select(&fx.o, &name, &kind, reason, sizeof(reason), &err),
+                     NCSL_E_UNSUPPORTED);
+    assert_null(name);
+    assert_non_null(strstr(err.message, "sysname is \"Linux\""));
+
+    /* Auto inside Occlum without the device: the same refusal as open. */
+    fx.o.type = NCSL_TEE_AUTO;
+    fx.o.sysname = "Occlum";
+    fx.o.occlum_device = nodir;
+    assert_int_equal(ncsl_tee_select(&fx.o, &name, &kind, reason, sizeof(reason), &err),
+                     NCSL_E_UNSUPPORTED);
+    assert_non_null(strstr(err.message, "SimulationMode"));
+
+    fx.o.simulation_forced = true;
+    assert_int_equal(ncsl_tee_select(&fx.o, &name, &kind, reason, sizeof(reason), &err), NCSL_OK);
+    assert_string_equal(name, "simulation");
+    assert_non_null(strstr(reason, "forced"));
+
+    assert_int_equal(ncsl_tee_select(&fx.o, NULL, &kind, reason, sizeof(reason), &err),
+                     NCSL_E_INVALID_ARG);
+    assert_int_equal(ncsl_tee_select(&fx.o, &name, &kind, reason, 0, &err), NCSL_E_INVALID_ARG);
+    assert_int_equal(atomic_load(&fx.f.n_open), 0);
+
+    free(nodir);
+    ncsl_test_tmpdir_remove(tmp);
+    fake_cleanup(&fx);
+}
+
 static void test_measure_and_quote(void **unused) {
     fixture fx;
     ncsl_err err;
@@ -750,7 +804,7 @@ int main(void) {
         cmocka_unit_test(test_detection),        cmocka_unit_test(test_measure_and_quote),
         cmocka_unit_test(test_quote_busy_retry), cmocka_unit_test(test_quote_errors),
         cmocka_unit_test(test_seal_key),         cmocka_unit_test(test_open_failures),
-        cmocka_unit_test(test_concurrency),
+        cmocka_unit_test(test_concurrency),      cmocka_unit_test(test_select_without_opening),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
