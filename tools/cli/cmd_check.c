@@ -247,7 +247,7 @@ static bool parse_size_mb(const char *s, unsigned long long *mb) {
  * least what the configuration needs. */
 static void check_occlum_json(check *c, json_t *inst, const char *dir, const ncsl_config *cfg,
                               level lv) {
-    char path[PATH_MAX];
+    char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/Occlum.json", dir);
     char fix[PATH_MAX + 128];
     snprintf(fix, sizeof(fix), "run `ncsl occlum init %s --force` to (re)write it", dir);
