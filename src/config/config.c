@@ -58,6 +58,16 @@
  *     "MaxInputBytes": 1048576                1..1073741824, input JSON
  *     "Workers": 0                            0..1024, 0 = derived (CPU count, within MaxThreads)
  *     "GasLimit": 1000000                     1000..10^12, gas per call (docs/javascript.md)
+ *   },
+ *   "Fetch": {                                the JS fetch (src/fetch)
+ *     "AllowedHosts": []                      up to 128 of "host", "*.domain", "*", IPv4, "[IPv6]",
+ *                                             each optionally ":PORT"; [] = fetch is off
+ *     "AllowPrivateNetworks": false           allow loopback/private/link-local/... addresses
+ *     "MaxRequestsPerCall": 16                1..10000
+ *     "MaxResponseBytes": 8388608             1..1073741824, response bodies of one call
+ *     "MaxRequestBytes": 1048576              0..1073741824, one request body
+ *     "TimeoutMs": 10000                      1..86400000, one fetch (the call's deadline too)
+ *     "MaxConcurrent": 256                    1..65536 requests in flight in the process
  *   }
  *
  * Cross-field rules (ncsl_config_finalize): an explicit JavaScript.TimeoutMs above
@@ -92,6 +102,7 @@ typedef enum key_kind {
     KEY_TEETYPE,    /* ncsl_tee_type */
     KEY_BACKEND,    /* char[size]: "sqlite" (the one backend of this build) */
     KEY_SEALPOLICY, /* bool: "MRENCLAVE" true, "MRSIGNER" false */
+    KEY_HOSTLIST,   /* fetch.allowed_hosts / allowed_host_count */
     KEY_SECTION,    /* nested object */
 } key_kind;
 
@@ -189,10 +200,20 @@ static const key_spec g_js_keys[] = {
     K_NUM("GasLimit", KEY_SIZE, js.gas_limit, 1000, 1000000000000ull, .scale = 1),
 };
 
+static const key_spec g_fetch_keys[] = {
+    {.name = "AllowedHosts", .kind = KEY_HOSTLIST},
+    K_BOOL("AllowPrivateNetworks", fetch.allow_private_networks),
+    K_NUM("MaxRequestsPerCall", KEY_UINT, fetch.max_requests_per_call, 1, 10000),
+    K_NUM("MaxResponseBytes", KEY_SIZE, fetch.max_response_bytes, 1, GIB, .scale = 1),
+    K_NUM("MaxRequestBytes", KEY_SIZE, fetch.max_request_bytes, 0, GIB, .scale = 1),
+    K_NUM("TimeoutMs", KEY_U32, fetch.timeout_ms, 1, 86400000),
+    K_NUM("MaxConcurrent", KEY_UINT, fetch.max_concurrent, 1, 65536),
+};
+
 static const key_spec g_top_keys[] = {
     K_SECTION("Tee", g_tee_keys),       K_SECTION("Server", g_server_keys),
     K_SECTION("JavaScript", g_js_keys), K_SECTION("Storage", g_storage_keys),
-    K_SECTION("Limits", g_limits_keys),
+    K_SECTION("Limits", g_limits_keys), K_SECTION("Fetch", g_fetch_keys),
 };
 
 typedef struct unused_reason {
@@ -270,6 +291,14 @@ void ncsl_config_defaults(ncsl_config *cfg) {
     cfg->limits.storage_quota_bytes = 10 * MIB;
     cfg->limits.max_storage_key_bytes = 512;
     cfg->limits.max_storage_value_bytes = 1 * MIB;
+
+    cfg->fetch.allowed_host_count = 0;
+    cfg->fetch.allow_private_networks = false;
+    cfg->fetch.max_requests_per_call = 16;
+    cfg->fetch.max_response_bytes = 8 * MIB;
+    cfg->fetch.max_request_bytes = 1 * MIB;
+    cfg->fetch.timeout_ms = 10000;
+    cfg->fetch.max_concurrent = 256;
 }
 
 const char *ncsl_tee_type_name(ncsl_tee_type t) {
@@ -380,6 +409,117 @@ ncsl_status ncsl_config_set_listen(ncsl_config *cfg, const char *addr, ncsl_err 
     return NCSL_OK;
 }
 
+/* ------------------------------------------------------------------------- fetch hosts */
+/* Checks one Fetch.AllowedHosts entry (the syntax src/fetch accepts) and copies it, lower case,
+ * into `out`. Returns NULL, or what is wrong. */
+static const char *fetch_host_check(const char *s, size_t n, char *out) {
+    static const char expected[] = "expected a host name, \"*.domain\", \"*\", an IPv4 address or "
+                                   "\"[IPv6]\", optionally with \":PORT\"";
+    if (n == 0) {
+        return "must not be empty";
+    }
+    if (n >= NCSL_CONFIG_FETCH_HOST_SIZE - 1 || memchr(s, '\0', n)) {
+        return "is too long (or holds a NUL character)";
+    }
+    if (memchr(s, '/', n)) {
+        return "expected a host (\"api.example.com\"), not a URL";
+    }
+    for (size_t i = 0; i <= n; i++) {
+        out[i] = (char)tolower((unsigned char)s[i]);
+    }
+    const char *host = out;
+    size_t hl = n;
+    const char *port = NULL;
+    bool any = false;
+    if (out[0] == '[') {
+        const char *close = strchr(out, ']');
+        if (!close || close == out + 1 || (close[1] != '\0' && close[1] != ':')) {
+            return "expected \"[IPv6]\" or \"[IPv6]:PORT\"";
+        }
+        for (const char *p = out + 1; p < close; p++) {
+            if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.') {
+                return "invalid IPv6 address";
+            }
+        }
+        port = close[1] == ':' ? close + 2 : NULL;
+        hl = 0;
+        any = true; /* no name to check */
+    } else {
+        const char *colon = strrchr(out, ':');
+        if (colon && memchr(out, ':', (size_t)(colon - out))) {
+            return "IPv6 addresses need brackets: \"[::1]\" or \"[::1]:8080\"";
+        }
+        if (colon) {
+            hl = (size_t)(colon - out);
+            port = colon + 1;
+        }
+        if (hl == 1 && host[0] == '*') {
+            any = true;
+        } else if (hl > 2 && host[0] == '*' && host[1] == '.') {
+            host += 2;
+            hl -= 2;
+        }
+        if (!any && hl > 1 && host[hl - 1] == '.') {
+            hl--; /* "example.com." */
+        }
+    }
+    if (!any) {
+        size_t label = 0;
+        if (hl == 0 || hl > 253) {
+            return expected;
+        }
+        for (size_t i = 0; i < hl; i++) {
+            unsigned char c = (unsigned char)host[i];
+            if (c == '.') {
+                if (label == 0) {
+                    return expected;
+                }
+                label = 0;
+            } else if (c >= 0x80 || !(isalnum(c) || c == '-' || c == '_') || ++label > 63) {
+                return expected;
+            }
+        }
+        if (label == 0) {
+            return expected;
+        }
+    }
+    if (port) {
+        size_t pl = strlen(port);
+        if (pl == 0 || pl > 5 || strspn(port, "0123456789") != pl || strtoul(port, NULL, 10) == 0 ||
+            strtoul(port, NULL, 10) > 65535) {
+            return "the port must be a number from 1 to 65535";
+        }
+    }
+    return NULL;
+}
+
+static ncsl_status load_host_list(ncsl_config *cfg, json_t *v, const char *path, ncsl_err *err) {
+    if (!json_is_array(v)) {
+        return ncsl_err_set(err, NCSL_E_CONFIG, path, "expected an array of strings");
+    }
+    if (json_array_size(v) > NCSL_CONFIG_MAX_FETCH_HOSTS) {
+        return ncsl_err_set(err, NCSL_E_CONFIG, path, "at most %d entries, got %zu",
+                            NCSL_CONFIG_MAX_FETCH_HOSTS, json_array_size(v));
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(v, i, e) {
+        char field[64]; /* ncsl_err.field: "Fetch.AllowedHosts[127]" */
+        snprintf(field, sizeof(field), "%.40s[%u]", path, (unsigned)(i & 0xFFFF));
+        if (!json_is_string(e)) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, field, "expected a string");
+        }
+        const char *why = fetch_host_check(json_string_value(e), json_string_length(e),
+                                           cfg->fetch.allowed_hosts[i]);
+        if (why) {
+            cfg->fetch.allowed_host_count = 0; /* never half a list */
+            return ncsl_err_set(err, NCSL_E_CONFIG, field, "%s", why);
+        }
+    }
+    cfg->fetch.allowed_host_count = json_array_size(v);
+    return NCSL_OK;
+}
+
 /* ------------------------------------------------------------------------- loading */
 static void unused_add(ncsl_config *cfg, const char *path) {
     for (size_t i = 0; i < cfg->unused_count; i++) {
@@ -462,6 +602,8 @@ static ncsl_status load_value(ncsl_config *cfg, json_t *v, const char *path, con
         }
         snprintf(base + k->offset, k->size, "%s", "sqlite");
         return NCSL_OK;
+    case KEY_HOSTLIST:
+        return load_host_list(cfg, v, path, err);
     case KEY_SEALPOLICY: {
         const char *p = json_is_string(v) ? json_string_value(v) : "";
         if (strcasecmp(p, "MRSIGNER") != 0 && strcasecmp(p, "MRENCLAVE") != 0) {

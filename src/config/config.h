@@ -80,12 +80,29 @@ typedef struct ncsl_config_limits {
     size_t max_storage_value_bytes; /* 1 MiB */
 } ncsl_config_limits;
 
+/* "Fetch": the policy of the JS fetch (src/fetch, docs/configuration.md). */
+#define NCSL_CONFIG_MAX_FETCH_HOSTS 128
+#define NCSL_CONFIG_FETCH_HOST_SIZE 264 /* "*." + a 253-byte name + ":65535" + NUL, padded */
+typedef struct ncsl_config_fetch {
+    /* "api.example.com", "*.example.com", "*", an IPv4 address or "[IPv6]", each optionally
+     * with ":PORT"; lower-cased when loaded. None by default: fetch is off. */
+    char allowed_hosts[NCSL_CONFIG_MAX_FETCH_HOSTS][NCSL_CONFIG_FETCH_HOST_SIZE];
+    size_t allowed_host_count;
+    bool allow_private_networks;    /* loopback, private, link-local...: false */
+    unsigned max_requests_per_call; /* 16 */
+    size_t max_response_bytes;      /* 8 MiB: response bodies of one call, all requests */
+    size_t max_request_bytes;       /* 1 MiB: one request body */
+    uint32_t timeout_ms;            /* 10000: one fetch with its redirects */
+    unsigned max_concurrent;        /* 256: requests in flight in the process */
+} ncsl_config_fetch;
+
 typedef struct ncsl_config {
     ncsl_config_tee tee;
     ncsl_config_server server;
     ncsl_engine_options js; /* "JavaScript" section: limits and workers */
     ncsl_config_storage storage;
     ncsl_config_limits limits;
+    ncsl_config_fetch fetch;
     /* Settings read from the file that this build does not use ("Tee.Occlum.NodeJsPath"). */
     char unused[NCSL_CONFIG_MAX_UNUSED][96];
     size_t unused_count;

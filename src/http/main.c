@@ -19,7 +19,9 @@
 
 #include "config/config.h"
 #include "crypto/crypto.h"
+#include "fetch/fetch.h"
 #include "http.h"
+#include "js/js.h"
 #include "keys/keys.h"
 #include "receipt/receipt.h"
 #include "store/store.h"
@@ -32,11 +34,12 @@ static void usage(FILE *f) {
             "usage: ncsld [options]\n"
             "\n"
             "Serves NCSL's HTTP API: POST /api/v1/functions/execute-javascript, GET /healthz,\n"
-            "GET /api/v1/tee-info (see the README and docs/ for every route).\n"
+            "GET /readyz, GET /metrics, GET /api/v1/tee-info (every route: docs/openapi.json,\n"
+            "also served at GET /api/v1/openapi.json; operations: docs/operations.md).\n"
             "\n"
             "options:\n"
             "  --config FILE        JSON configuration file (sections Tee, Server, JavaScript,\n"
-            "                       Storage, Limits; see docs/configuration.md)\n"
+            "                       Storage, Limits, Fetch; see docs/configuration.md)\n"
             "  --data-dir DIR       data directory (Server.DataDir; default ./ncsl-data)\n"
             "  --listen ADDR:PORT   listen address (Server.Listen; default 127.0.0.1:8080;\n"
             "                       port 0 picks a free port, written to DIR/ncsld.url)\n"
@@ -109,6 +112,19 @@ static void log_config(const ncsl_config *cfg) {
                   "maxOutputBytes=%zu maxLogBytes=%zu maxCodeBytes=%zu maxInputBytes=%zu",
                   j->workers, j->memory_limit_bytes, (unsigned)j->timeout_ms, j->stack_size_bytes,
                   j->max_output_bytes, j->max_log_bytes, j->max_code_bytes, j->max_input_bytes);
+    const ncsl_config_fetch *fe = &cfg->fetch;
+    char hosts[512] = "";
+    for (size_t i = 0, n = 0; i < fe->allowed_host_count && n + 1 < sizeof(hosts); i++) {
+        int w = snprintf(hosts + n, sizeof(hosts) - n, "%s%s", i ? "," : "", fe->allowed_hosts[i]);
+        n += w > 0 ? (size_t)w : 0;
+    }
+    NCSL_LOG_INFO("config",
+                  "fetch %s allowedHosts=[%s] allowPrivateNetworks=%s maxRequestsPerCall=%u "
+                  "maxResponseBytes=%zu maxRequestBytes=%zu timeoutMs=%u maxConcurrent=%u",
+                  fe->allowed_host_count ? "on" : "off", hosts,
+                  fe->allow_private_networks ? "true" : "false", fe->max_requests_per_call,
+                  fe->max_response_bytes, fe->max_request_bytes, (unsigned)fe->timeout_ms,
+                  fe->max_concurrent);
     for (size_t i = 0; i < cfg->note_count; i++) {
         NCSL_LOG_WARN("config", "%s", cfg->notes[i]);
     }
@@ -354,6 +370,7 @@ int main(int argc, char **argv) {
         goto out;
     }
     log_identity(keys);
+    ncsl_js_set_identity_keys(keys); /* Neo.keys derives from them (js.h) */
 
     ncsl_store_options store_opts;
     ncsl_store_options_default(&store_opts);
@@ -384,6 +401,12 @@ int main(int argc, char **argv) {
     }
     log_admin_key(&cfg, admin_source, admin_key);
 
+    if (ncsl_fetch_configure_from_config(&cfg, &err) != NCSL_OK) {
+        NCSL_LOG_ERROR("main", "cannot configure fetch: %s: %s", err.field, err.message);
+        fprintf(stderr, "ncsld: %s: %s\n", err.field, err.message);
+        rc = EXIT_USAGE;
+        goto out;
+    }
     if (ncsl_engine_create(&cfg.js, &engine, &err) != NCSL_OK) {
         NCSL_LOG_ERROR("main", "cannot start the engine: %s%s%s", err.field,
                        err.field[0] ? ": " : "", err.message);
@@ -445,8 +468,10 @@ int main(int argc, char **argv) {
 out:
     ncsl_http_server_stop(srv);
     ncsl_engine_destroy(engine); /* after MHD: late callbacks still find the server */
+    ncsl_fetch_shutdown();       /* after the engine: no call fetches any more */
     ncsl_http_server_destroy(srv);
     ncsl_store_close(store); /* after the engine: no call's storage hooks run any more */
+    ncsl_js_set_identity_keys(NULL);
     ncsl_keys_destroy(keys); /* after the server and the engine: nothing signs any more */
     ncsl_tee_close(tee);
     if (url_written) {

@@ -101,6 +101,21 @@ void ncsl_js_outcome_cleanup(ncsl_js_outcome *o);
 void ncsl_js_runtime_set_wait_hooks(ncsl_js_runtime *rt, void (*hook)(void *user, bool begin),
                                     void *user);
 
+/* ------------------------------------------------------------------------- identity keys */
+struct ncsl_keys;
+
+/*
+ * Installs the enclave identity keys that JavaScript's Neo.keys derives its keys from
+ * (keys.h, ncsl_keys_derive_p256), for every runtime of the process. `keys` is borrowed: it must
+ * stay alive until it is replaced or removed (NULL) and no call runs any more. Called once at
+ * start (ncsld after loading its keys; `ncsl run`). Without keys, Neo.keys.get throws.
+ * Thread-safe (calls that already started may still use the previous keys).
+ */
+void ncsl_js_set_identity_keys(const struct ncsl_keys *keys);
+/* Keys that Neo.keys.get derived in this process (a name asked twice in one call counts once):
+ * lets a tool say that ephemeral keys were used. Thread-safe. */
+uint64_t ncsl_js_identity_key_derivations(void);
+
 /* How many times this runtime replaced its JSRuntime (for tests and metrics). */
 uint64_t ncsl_js_runtime_recycle_count(const ncsl_js_runtime *rt);
 

@@ -223,48 +223,9 @@ int ncsl__js_platform_init(JSContext *ctx, JSValue global);
  * built on first access. Return 0 or -1 with a pending JS exception. */
 int ncsl__js_encoding_init(JSContext *ctx, JSValue global);
 int ncsl__js_url_init(JSContext *ctx, JSValue global);
-
-/* ---- lazy globals and classes (js_lazy.c) */
-/* Gives *id a process-wide unique class ID if it is still 0 (thread-safe). Every module that
- * defines classes must use this instead of JS_NewClassID (see js_lazy.c). */
-void ncsl__js_class_id_alloc(JSRuntime *rt, JSClassID *id);
-/* Allocates *id if needed and registers `def` in the context's runtime unless registered. 0, or
- * -1 with a pending exception. */
-int ncsl__js_class_ensure(JSContext *ctx, JSClassID *id, const JSClassDef *def);
-/* A per-context value slot keyed by a class ID registered for that purpose (see js_lazy.c):
- * get returns a new reference (JS_NULL until set); set takes `value`. */
-int ncsl__js_slot_ensure(JSContext *ctx, JSClassID *id, const char *name);
-JSValue ncsl__js_slot_get(JSContext *ctx, JSClassID id);
-void ncsl__js_slot_set(JSContext *ctx, JSClassID id, JSValue value);
-/* A lazy global: `name` on `obj` becomes a configurable accessor whose getter (a
- * JS_CFUNC_getter_magic function) builds the value and returns ncsl__js_lazy_resolved(...), and
- * whose setter returns ncsl__js_lazy_assigned(...); both then leave a plain data property. */
-typedef JSValue ncsl__js_lazy_getter(JSContext *ctx, JSValueConst this_val, int magic);
-typedef JSValue ncsl__js_lazy_setter(JSContext *ctx, JSValueConst this_val, JSValueConst v,
-                                     int magic);
-int ncsl__js_lazy_define(JSContext *ctx, JSValueConst obj, const char *name,
-                         ncsl__js_lazy_getter *getter, ncsl__js_lazy_setter *setter, int magic);
-/* Replaces the accessor `name` of this_val (if it is the global and still has it) by `value`,
- * which it takes and returns (JS_EXCEPTION passes through). */
-JSValue ncsl__js_lazy_resolved(JSContext *ctx, JSValueConst this_val, const char *name,
-                               JSValue value);
-/* Replaces the accessor `name` by `value` (borrowed). Returns JS_UNDEFINED or JS_EXCEPTION. */
-JSValue ncsl__js_lazy_assigned(JSContext *ctx, JSValueConst this_val, const char *name,
-                               JSValueConst value);
-/* %IteratorPrototype% of the context (Object.prototype if user code replaced `Iterator`), new
- * reference, or JS_EXCEPTION. Runs no user code. */
-JSValue ncsl__js_iterator_proto(JSContext *ctx);
-/* A JS value as UTF-8 with the USVString conversion of WebIDL (ToString, then every lone
- * surrogate replaced by U+FFFD). *len gets the size; the caller frees with ncsl__js_usv_free. NULL
- * with a pending exception. */
-typedef struct ncsl__js_usv {
-    const char *s;    /* the text (not NUL-terminated if owned) */
-    size_t len;       /* bytes */
-    const char *cstr; /* JS_ToCStringLen result, or NULL */
-    char *owned;      /* js_malloc'd fixed copy, or NULL */
-} ncsl__js_usv;
-int ncsl__js_usv_get(JSContext *ctx, JSValueConst v, ncsl__js_usv *out);
-void ncsl__js_usv_free(JSContext *ctx, ncsl__js_usv *u);
+/* fetch (autoinit) and the lazy global Headers (js_fetch.c, over src/fetch). Returns 0 or -1
+ * with a pending JS exception. */
+int ncsl__js_fetch_init(JSContext *ctx, JSValue global);
 /* Tests only: `hook` (NULL: none) runs last in ncsl__js_platform_init of every call, to add
  * host functions that exercise internal APIs (the async ops). Process-wide; set it before any
  * call runs. */
@@ -275,12 +236,6 @@ void ncsl__js_platform_set_test_hook(int (*hook)(JSContext *ctx, JSValue global)
  * properties (built on first access). Return 0 or -1 with a pending JS exception. */
 int ncsl_js_crypto_init(JSContext *ctx, JSValue global);
 int ncsl_js_neo_init(JSContext *ctx, JSValue global);
-
-/* Registers class `def` in the runtime of `ctx` (once per JSRuntime) under a process-wide class
- * ID kept in *id (a static JSClassID, 0 before the first use; thread-safe). QuickJS-ng's own
- * JS_NewClassID counts per runtime, so two runtimes can hand the same ID to different classes:
- * use this instead (js_crypto.c). Returns 0 or -1 with a pending exception. */
-int ncsl__js_class_ensure(JSContext *ctx, JSClassID *id, const JSClassDef *def);
 
 /* The bytes of a JS value (js_crypto.c): an ArrayBuffer, a typed array or a DataView, and with
  * `strings` also a string (as UTF-8, lone surrogates as U+FFFD). `data` points into JS memory:

@@ -14,6 +14,18 @@ int ncsl__js_platform_init(JSContext *ctx, JSValue global) {
     if (ncsl__js_loop_init(ctx, global) < 0) {
         return -1;
     }
+    if (ncsl_js_crypto_init(ctx, global) < 0) {
+        return -1;
+    }
+    if (ncsl_js_neo_init(ctx, global) < 0) {
+        return -1;
+    }
+    if (ncsl__js_encoding_init(ctx, global) < 0 || ncsl__js_url_init(ctx, global) < 0) {
+        return -1;
+    }
+    if (ncsl__js_fetch_init(ctx, global) < 0) {
+        return -1;
+    }
     if (g_test_hook && g_test_hook(ctx, global) < 0) {
         return -1;
     }

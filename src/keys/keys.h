@@ -138,6 +138,63 @@ NCSL_NODISCARD ncsl_status ncsl_keys_ecdh(const ncsl_keys *keys,
                                           const uint8_t peer_pub[NCSL_KEYS_X25519_SIZE],
                                           uint8_t shared[NCSL_KEYS_X25519_SIZE], ncsl_err *err);
 
+/* ----------------------------------------------------------------------- derived P-256 keys */
+/*
+ * Per-(user, function, name) P-256 keys derived from the identity (JavaScript's Neo.keys): the
+ * same inputs give the same key on every call, after a restart and in every process that loads
+ * the same sealed identity; different inputs give independent keys. The derivation is a contract
+ * (docs/javascript.md, "Neo"); changing it changes every function's keys:
+ *
+ *   IKM  = d || x              the identity's P-256 scalar (32 bytes, big-endian) and X25519
+ *                              private key (32 bytes): the sealed secrets of the identity
+ *   salt = "NCSL/neo-keys/v1"  (ASCII, 16 bytes)
+ *   info = "NCSL neo.keys P-256" (ASCII, 19 bytes)
+ *          || u32be(len(user_id)) || user_id || u32be(len(function_id)) || function_id
+ *          || u32be(len(name)) || name || u8(counter)
+ *   k    = HKDF-SHA256(IKM, salt, info, 32 bytes), for counter = 0, 1, 2... until
+ *          1 <= k < n (the P-256 order; a draw is out of range with probability about 2^-32)
+ *
+ * The private key is k (big-endian). A derived key lives in its handle only: no getter exists.
+ */
+#define NCSL_KEYS_DERIVE_SALT "NCSL/neo-keys/v1"
+#define NCSL_KEYS_DERIVE_INFO "NCSL neo.keys P-256"
+#define NCSL_KEYS_DERIVE_NAME_MAX 64u /* name: 1..64 characters of [A-Za-z0-9_.-] */
+#define NCSL_KEYS_DERIVE_ID_MAX 1024u /* user_id, function_id: 0..1024 bytes */
+
+typedef struct ncsl_keys_derived ncsl_keys_derived;
+
+/*
+ * Derives the key of (`user_id`, `function_id`, `name`) from `keys` (all borrowed; the ids may be
+ * NULL, meaning ""; they are bytes, compared exactly). On success the caller frees *out with
+ * ncsl_keys_derived_destroy; it does not depend on `keys` afterwards. Thread-safe.
+ * Errors: NCSL_E_INVALID_ARG (field "name": empty, too long or a character outside
+ * [A-Za-z0-9_.-]; field "user_id"/"function_id": longer than NCSL_KEYS_DERIVE_ID_MAX),
+ * NCSL_E_NOMEM, NCSL_E_CRYPTO.
+ */
+NCSL_NODISCARD ncsl_status ncsl_keys_derive_p256(const ncsl_keys *keys, const char *user_id,
+                                                 const char *function_id, const char *name,
+                                                 ncsl_keys_derived **out, ncsl_err *err);
+
+/* Wipes the private key and frees the handle. NULL does nothing. */
+void ncsl_keys_derived_destroy(ncsl_keys_derived *k);
+
+/* The derived key's public key, 33-byte compressed SEC1, into `out` (caller-owned). */
+void ncsl_keys_derived_pub(const ncsl_keys_derived *k, uint8_t out[NCSL_KEYS_P256_PUB_SIZE]);
+
+/* ECDSA P-256/SHA-256 over `len` bytes at `msg` (hashed here), exactly as ncsl_keys_sign: raw
+ * r || s with low s into `sig` (caller-owned). Thread-safe. NCSL_E_INVALID_ARG, NCSL_E_CRYPTO. */
+NCSL_NODISCARD ncsl_status ncsl_keys_derived_sign(const ncsl_keys_derived *k, const void *msg,
+                                                  size_t len, uint8_t sig[NCSL_KEYS_P256_SIG_SIZE],
+                                                  ncsl_err *err);
+
+/* Verifies `sig` (raw r || s, either half of s) over `msg` with the derived key's public key, as
+ * ncsl_keys_p256_verify does: NCSL_OK, NCSL_E_SIGNATURE_INVALID, NCSL_E_INVALID_ARG,
+ * NCSL_E_CRYPTO. Thread-safe. */
+NCSL_NODISCARD ncsl_status ncsl_keys_derived_verify(const ncsl_keys_derived *k, const void *msg,
+                                                    size_t len,
+                                                    const uint8_t sig[NCSL_KEYS_P256_SIG_SIZE],
+                                                    ncsl_err *err);
+
 /* ----------------------------------------------------------------------- P-256 helpers */
 
 /*

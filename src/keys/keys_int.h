@@ -23,6 +23,12 @@ int ncsl__keys_cmp32(const uint8_t a[32], const uint8_t b[32]);
  * memory: both are "cannot use this key"). Caller frees with EVP_PKEY_free. */
 EVP_PKEY *ncsl__keys_p256_pkey_from_pub(const uint8_t pub[NCSL_KEYS_P256_PUB_SIZE]);
 
+/* ncsl_keys_p256_verify with the key as an EVP_PKEY (borrowed, public or private): the checks
+ * and results of that function, without importing the point again. */
+NCSL_NODISCARD ncsl_status ncsl__keys_p256_verify_pkey(EVP_PKEY *k, const void *msg, size_t len,
+                                                       const uint8_t sig[NCSL_KEYS_P256_SIG_SIZE],
+                                                       ncsl_err *err);
+
 /* The compressed public key of a P-256 EVP_PKEY (borrowed) into `out`. false on failure. */
 bool ncsl__keys_p256_pub_of(EVP_PKEY *k, uint8_t out[NCSL_KEYS_P256_PUB_SIZE]);
 

@@ -146,32 +146,17 @@ static bool scalar_in_range(const uint8_t v[32]) {
     return memcmp(v, zero, 32) != 0 && ncsl__keys_cmp32(v, ncsl__keys_p256_order) < 0;
 }
 
-ncsl_status ncsl_keys_p256_verify(const uint8_t pub[NCSL_KEYS_P256_PUB_SIZE], const void *msg,
-                                  size_t len, const uint8_t sig[NCSL_KEYS_P256_SIG_SIZE],
-                                  ncsl_err *err) {
+ncsl_status ncsl__keys_p256_verify_pkey(EVP_PKEY *k, const void *msg, size_t len,
+                                        const uint8_t sig[NCSL_KEYS_P256_SIG_SIZE], ncsl_err *err) {
     static const uint8_t empty[1] = {0};
     ncsl_status st = NCSL_OK;
-    EVP_PKEY *k = NULL;
     EVP_MD_CTX *ctx = NULL;
     unsigned char *der = NULL;
     int der_len = -1;
 
-    if (!pub || !sig || (!msg && len)) {
-        return ncsl_err_set(err, NCSL_E_INVALID_ARG,
-                            !pub   ? "pub"
-                            : !sig ? "sig"
-                                   : "msg",
-                            "NULL buffer");
-    }
-    k = ncsl__keys_p256_pkey_from_pub(pub);
-    if (!k) {
-        return ncsl_err_set(err, NCSL_E_KEY_INVALID, "pub",
-                            "not a compressed P-256 public key (prefix 02 or 03, x on the curve)");
-    }
     if (!scalar_in_range(sig) || !scalar_in_range(sig + 32)) {
-        st = ncsl_err_set(err, NCSL_E_SIGNATURE_INVALID, "sig",
-                          "signature does not verify (r or s out of range)");
-        goto out;
+        return ncsl_err_set(err, NCSL_E_SIGNATURE_INVALID, "sig",
+                            "signature does not verify (r or s out of range)");
     }
     der_len = sig_to_der(sig, &der);
     ctx = EVP_MD_CTX_new();
@@ -187,7 +172,26 @@ ncsl_status ncsl_keys_p256_verify(const uint8_t pub[NCSL_KEYS_P256_PUB_SIZE], co
 out:
     OPENSSL_free(der);
     EVP_MD_CTX_free(ctx);
-    EVP_PKEY_free(k);
     ERR_clear_error();
+    return st;
+}
+
+ncsl_status ncsl_keys_p256_verify(const uint8_t pub[NCSL_KEYS_P256_PUB_SIZE], const void *msg,
+                                  size_t len, const uint8_t sig[NCSL_KEYS_P256_SIG_SIZE],
+                                  ncsl_err *err) {
+    if (!pub || !sig || (!msg && len)) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG,
+                            !pub   ? "pub"
+                            : !sig ? "sig"
+                                   : "msg",
+                            "NULL buffer");
+    }
+    EVP_PKEY *k = ncsl__keys_p256_pkey_from_pub(pub);
+    if (!k) {
+        return ncsl_err_set(err, NCSL_E_KEY_INVALID, "pub",
+                            "not a compressed P-256 public key (prefix 02 or 03, x on the curve)");
+    }
+    ncsl_status st = ncsl__keys_p256_verify_pkey(k, msg, len, sig, err);
+    EVP_PKEY_free(k);
     return st;
 }

@@ -1,6 +1,5 @@
 // expect-error: TIMEOUT
 // timeout-ms: 300
-// max-seconds: 5
 // A timer due after the deadline never fires: awaiting it ends at the deadline, not later.
 async function main() {
     await new Promise((resolve) => setTimeout(resolve, 60000));

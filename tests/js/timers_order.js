@@ -1,11 +1,11 @@
-// expect: ["sync","micro","then","t0-a","t0-b","iv1","iv2","iv3","t30:x,y","done"]
+// expect: ["sync","micro","then","t0-a","t0-b","iv1","iv2","iv3","t500:x,y","done"]
 // Timers run inside the call, in due order (ties in the order they were set), after the
 // microtasks; arguments reach the callback; clearTimeout and clearInterval cancel.
 async function main() {
     const order = [];
     setTimeout(() => order.push("t0-a"), 0);
     setTimeout(() => order.push("t0-b"));
-    setTimeout((a, b) => order.push("t30:" + a + "," + b), 30, "x", "y");
+    setTimeout((a, b) => order.push("t500:" + a + "," + b), 500, "x", "y");
     const cancelled = setTimeout(() => order.push("cancelled"), 5);
     clearTimeout(cancelled);
     clearTimeout(123456); // unknown ids are ignored
@@ -17,7 +17,7 @@ async function main() {
     queueMicrotask(() => order.push("micro"));
     Promise.resolve().then(() => order.push("then"));
     order.push("sync");
-    await new Promise((resolve) => setTimeout(resolve, 60));
+    await new Promise((resolve) => setTimeout(resolve, 600));
     order.push("done");
     return order;
 }

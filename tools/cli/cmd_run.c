@@ -8,6 +8,11 @@
  * --quiet). A failed call exits 1 with "error: CODE: message" on stderr (plus the JS error's
  * name and stack when the function threw); bad usage exits 2 naming the option.
  *
+ * Neo.keys derives from the identity keys of --data-dir, else of the configured data directory
+ * when it has them (loaded as ncsld loads them, never created here), else from ephemeral keys
+ * made for this run, with a note on stderr when the function used them; --user-id and
+ * --function-id set the ids it derives for (as a deployed function's owner and id would).
+ *
  * Secrets given with --secrets are wiped from the argument vector once parsed (so they no longer
  * show in /proc/PID/cmdline); --secrets-file keeps them out of it entirely. No secret, input or
  * code is ever printed by this command, except what the function itself writes to its console.
@@ -16,12 +21,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli.h"
 #include "config/config.h"
 #include "exec/exec.h"
+#include "fetch/fetch.h"
+#include "js/js.h"
+#include "keys/keys.h"
+#include "tee/tee.h"
 
 #define MIB ((uint64_t)1024 * 1024)
 #define SECRETS_FILE_MAX ((size_t)1 << 20)
@@ -33,6 +43,9 @@ typedef struct run_opts {
     char *secrets_arg;      /* --secrets (argv memory: wiped after parsing) */
     const char *secrets_file;
     const char *config_file;
+    const char *data_dir; /* --data-dir: whose identity keys Neo.keys uses */
+    const char *user_id;  /* --user-id, --function-id: what Neo.keys derives for */
+    const char *function_id;
     uint64_t timeout_ms; /* 0 = not given */
     uint64_t gas_limit;  /* 0 = not given */
     uint64_t memory_mb;  /* 0 = not given */
@@ -59,6 +72,12 @@ static void run_usage(FILE *f) {
         "  --gas-limit N         gas limit, 1000..10^12 (default 1000000; docs/javascript.md)\n"
         "  --memory-mb N         JS heap limit, 1..65536 MiB (default 512)\n"
         "  --config FILE         NCSL configuration file (its JavaScript section sets limits)\n"
+        "  --data-dir DIR        the installation whose identity keys Neo.keys derives from\n"
+        "                        (default: the configured Server.DataDir when it has keys;\n"
+        "                        otherwise ephemeral keys, different on every run)\n"
+        "  --user-id ID          run as this user (Neo.keys derives per user; default \"\")\n"
+        "  --function-id ID      run as this function (Neo.keys derives per function;\n"
+        "                        default \"\")\n"
         "  --json                print the whole result object: {result, logs, executionId,\n"
         "                        executionTimeMs, memoryUsedBytes, gasUsed}\n"
         "  -q, --quiet           do not print the function's console output\n"
@@ -153,6 +172,21 @@ static int parse_args(int argc, char **argv, run_opts *o) {
                 return -1;
             }
             o->config_file = v;
+        } else if ((m = opt_value(argc, argv, &i, "--data-dir", &v)) != 0) {
+            if (m < 0) {
+                return -1;
+            }
+            o->data_dir = v;
+        } else if ((m = opt_value(argc, argv, &i, "--user-id", &v)) != 0) {
+            if (m < 0) {
+                return -1;
+            }
+            o->user_id = v;
+        } else if ((m = opt_value(argc, argv, &i, "--function-id", &v)) != 0) {
+            if (m < 0) {
+                return -1;
+            }
+            o->function_id = v;
         } else if ((m = opt_value(argc, argv, &i, "--timeout-ms", &v)) != 0) {
             if (m < 0) {
                 return -1;
@@ -362,6 +396,57 @@ static int load_config(const run_opts *o, ncsl_config *cfg) {
     return 0;
 }
 
+/* The identity keys Neo.keys derives from, the way ncsld loads them (MRSIGNER, never created
+ * here): those of --data-dir (which must have them), else those of the configured data dir when
+ * it has them, else ephemeral keys (*ephemeral; `why` says why, for the note printed when the
+ * function used them). Returns 0, or after printing an error NCSL_CLI_EXIT_USAGE (--data-dir
+ * has no keys) or NCSL_CLI_EXIT_FAIL (they cannot be loaded); *tee and *keys are to be closed
+ * either way. */
+static int load_identity(const run_opts *o, const ncsl_config *cfg, ncsl_tee **tee,
+                         ncsl_keys **keys, bool *ephemeral, char *why, size_t why_size) {
+    ncsl_err err = {0};
+    const char *dir = o->data_dir ? o->data_dir : cfg->server.data_dir;
+    char path[NCSL_CONFIG_PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/%s/%s", dir, NCSL_KEYS_DIR, NCSL_KEYS_FILE);
+    *ephemeral = false;
+    if (access(path, F_OK) == 0) {
+        ncsl_keys_options ko;
+        ncsl_keys_options_default(&ko);
+        ko.policy = NCSL_SEAL_POLICY_MRSIGNER;
+        ko.create = false;
+        *tee = ncsl_cli_open_tee(o->config_file, dir);
+        if (*tee && ncsl_keys_load_or_create(*tee, dir, &ko, keys, &err) == NCSL_OK) {
+            return 0;
+        }
+        if (o->data_dir) {
+            if (*tee) {
+                ncsl_cli_errorf("--data-dir %s: cannot load its identity keys: %s", dir,
+                                err.message);
+            }
+            return NCSL_CLI_EXIT_FAIL;
+        }
+        /* a long reason is cut: the note is informative only */
+        int n = snprintf(why, why_size, "the identity keys in %s cannot be loaded: ", dir);
+        if (n >= 0 && (size_t)n < why_size) {
+            snprintf(why + n, why_size - (size_t)n, "%.200s",
+                     *tee ? err.message : "the TEE does not open");
+        }
+    } else if (o->data_dir) {
+        ncsl_cli_errorf("--data-dir %s has no identity keys (%s): start ncsld with this data "
+                        "directory once, or leave --data-dir out to use ephemeral keys",
+                        dir, path);
+        return NCSL_CLI_EXIT_USAGE;
+    } else {
+        snprintf(why, why_size, "%s has no identity keys", dir);
+    }
+    if (ncsl_keys_create_ephemeral(NULL, keys, &err) != NCSL_OK) {
+        ncsl_cli_errorf("cannot make ephemeral identity keys: %s", err.message);
+        return NCSL_CLI_EXIT_FAIL;
+    }
+    *ephemeral = true;
+    return 0;
+}
+
 int ncsl_cli_cmd_run(int argc, char **argv) {
     int rc = NCSL_CLI_EXIT_USAGE;
     run_opts o;
@@ -377,6 +462,10 @@ int ncsl_cli_cmd_run(int argc, char **argv) {
     size_t secret_count = 0;
     ncsl_engine *engine = NULL;
     ncsl_result *result = NULL;
+    ncsl_tee *tee = NULL;
+    ncsl_keys *keys = NULL;
+    bool ephemeral = false;
+    char why[NCSL_CONFIG_PATH_MAX + 256] = "";
     ncsl_err err = {0};
 
     int p = parse_args(argc, argv, &o);
@@ -447,6 +536,18 @@ int ncsl_cli_cmd_run(int argc, char **argv) {
         goto out;
     }
 
+    int irc = load_identity(&o, cfg, &tee, &keys, &ephemeral, why, sizeof(why));
+    if (irc != 0) {
+        rc = irc;
+        goto out;
+    }
+    ncsl_js_set_identity_keys(keys);
+    uint64_t derived_before = ncsl_js_identity_key_derivations();
+
+    if (ncsl_fetch_configure_from_config(cfg, &err) != NCSL_OK) {
+        ncsl_cli_errorf("config: %s: %s", err.field, err.message); /* the Fetch section */
+        goto out;
+    }
     rc = NCSL_CLI_EXIT_FAIL;
     ncsl_status st = ncsl_engine_create(&cfg->js, &engine, &err);
     if (st != NCSL_OK) {
@@ -461,12 +562,18 @@ int ncsl_cli_cmd_run(int argc, char **argv) {
         .input_len = input_len,
         .secrets = secrets,
         .secret_count = secret_count,
-        .function_id = "",
-        .user_id = "",
+        .function_id = o.function_id ? o.function_id : "",
+        .user_id = o.user_id ? o.user_id : "",
     };
     st = ncsl_engine_execute(engine, &req, &result, &err);
     if (result && !o.quiet) {
         print_logs(result);
+    }
+    if (ephemeral && !o.quiet && ncsl_js_identity_key_derivations() != derived_before) {
+        fprintf(stderr,
+                "ncsl: note: Neo.keys used ephemeral keys (%s): they differ on every run; pass "
+                "--data-dir of an installation to use its keys\n",
+                why);
     }
     if (st != NCSL_OK) {
         print_error(st, result, &err);
@@ -489,6 +596,10 @@ int ncsl_cli_cmd_run(int argc, char **argv) {
 out:
     ncsl_result_destroy(result);
     ncsl_engine_destroy(engine);
+    ncsl_fetch_shutdown();           /* after the engine: no call fetches any more */
+    ncsl_js_set_identity_keys(NULL); /* after the engine: no call runs any more */
+    ncsl_keys_destroy(keys);
+    ncsl_tee_close(tee);
     ncsl_secrets_free(secrets, secret_count);
     if (secrets_buf) {
         ncsl_wipe(secrets_buf, secrets_len);

@@ -486,6 +486,116 @@ static void test_max_execution_time(void **state) {
     assert_string_equal(err.field, "JavaScript.MaxMemoryMB");
 }
 
+/* "Fetch": defaults (fetch off), a full section, and every way an entry can be wrong. */
+static void test_fetch_section(void **state) {
+    (void)state;
+    ncsl_config cfg;
+    ncsl_err err;
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(cfg.fetch.allowed_host_count, 0);
+    assert_false(cfg.fetch.allow_private_networks);
+    assert_int_equal(cfg.fetch.max_requests_per_call, 16);
+    assert_int_equal(cfg.fetch.max_response_bytes, 8u << 20);
+    assert_int_equal(cfg.fetch.max_request_bytes, 1u << 20);
+    assert_int_equal(cfg.fetch.timeout_ms, 10000);
+    assert_int_equal(cfg.fetch.max_concurrent, 256);
+
+    assert_int_equal(
+        load(&cfg,
+             "{\"Fetch\":{\"AllowedHosts\":[\"API.Example.com\",\"*.svc.example.org:8443\","
+             "\"127.0.0.1:8080\",\"[::1]\",\"*\",\"example.net.\"],"
+             "\"AllowPrivateNetworks\":true,\"MaxRequestsPerCall\":3,"
+             "\"MaxResponseBytes\":1024,\"MaxRequestBytes\":0,\"TimeoutMs\":250,"
+             "\"MaxConcurrent\":2}}",
+             &err),
+        NCSL_OK);
+    assert_int_equal(cfg.fetch.allowed_host_count, 6);
+    assert_string_equal(cfg.fetch.allowed_hosts[0], "api.example.com"); /* lower-cased */
+    assert_string_equal(cfg.fetch.allowed_hosts[1], "*.svc.example.org:8443");
+    assert_string_equal(cfg.fetch.allowed_hosts[3], "[::1]");
+    assert_true(cfg.fetch.allow_private_networks);
+    assert_int_equal(cfg.fetch.max_requests_per_call, 3);
+    assert_int_equal(cfg.fetch.max_response_bytes, 1024);
+    assert_int_equal(cfg.fetch.max_request_bytes, 0);
+    assert_int_equal(cfg.fetch.timeout_ms, 250);
+    assert_int_equal(cfg.fetch.max_concurrent, 2);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    /* an empty list: fetch off again */
+    assert_int_equal(load(&cfg, "{\"Fetch\":{\"AllowedHosts\":[]}}", &err), NCSL_OK);
+    assert_int_equal(cfg.fetch.allowed_host_count, 0);
+
+    static const bad_case cases[] = {
+        {"{\"Fetch\":[]}", "Fetch", "expected an object"},
+        {"{\"Fetch\":{\"Nope\":1}}", "Fetch.Nope", "unknown setting"},
+        {"{\"Fetch\":{\"AllowedHosts\":\"example.com\"}}", "Fetch.AllowedHosts",
+         "expected an array of strings"},
+        {"{\"Fetch\":{\"AllowedHosts\":[1]}}", "Fetch.AllowedHosts[0]", "expected a string"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"ok.com\",\"\"]}}", "Fetch.AllowedHosts[1]", "empty"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"http://x.com\"]}}", "Fetch.AllowedHosts[0]", "not a URL"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"x.com/path\"]}}", "Fetch.AllowedHosts[0]", "not a URL"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"a..b\"]}}", "Fetch.AllowedHosts[0]", "expected a host"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"x.com:0\"]}}", "Fetch.AllowedHosts[0]", "port"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"x.com:70000\"]}}", "Fetch.AllowedHosts[0]", "port"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"x.com:\"]}}", "Fetch.AllowedHosts[0]", "port"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"::1\"]}}", "Fetch.AllowedHosts[0]", "brackets"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"[zz]\"]}}", "Fetch.AllowedHosts[0]", "IPv6"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"[::1\"]}}", "Fetch.AllowedHosts[0]", "IPv6"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"*.\"]}}", "Fetch.AllowedHosts[0]", "expected a host"},
+        {"{\"Fetch\":{\"AllowedHosts\":[\"ex ample.com\"]}}", "Fetch.AllowedHosts[0]",
+         "expected a host"},
+        {"{\"Fetch\":{\"AllowPrivateNetworks\":1}}", "Fetch.AllowPrivateNetworks", "true or false"},
+        {"{\"Fetch\":{\"MaxRequestsPerCall\":0}}", "Fetch.MaxRequestsPerCall", "positive"},
+        {"{\"Fetch\":{\"MaxRequestsPerCall\":10001}}", "Fetch.MaxRequestsPerCall", "between"},
+        {"{\"Fetch\":{\"MaxResponseBytes\":\"8M\"}}", "Fetch.MaxResponseBytes", "integer"},
+        {"{\"Fetch\":{\"MaxResponseBytes\":2147483648}}", "Fetch.MaxResponseBytes", "between"},
+        {"{\"Fetch\":{\"MaxRequestBytes\":-1}}", "Fetch.MaxRequestBytes", "non-negative"},
+        {"{\"Fetch\":{\"TimeoutMs\":0}}", "Fetch.TimeoutMs", "positive"},
+        {"{\"Fetch\":{\"TimeoutMs\":1.5}}", "Fetch.TimeoutMs", "positive integer"},
+        {"{\"Fetch\":{\"MaxConcurrent\":70000}}", "Fetch.MaxConcurrent", "between"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&err, 0, sizeof(err));
+        ncsl_config_defaults(&cfg);
+        ncsl_status st = load(&cfg, cases[i].json, &err);
+        if (st != NCSL_E_CONFIG || strcmp(err.field, cases[i].field) != 0 ||
+            !strstr(err.message, cases[i].message_part)) {
+            print_error("case %zu %s: st=%d field='%s' message='%s'\n", i, cases[i].json, st,
+                        err.field, err.message);
+            fail();
+        }
+        assert_int_equal(cfg.fetch.allowed_host_count, 0); /* never half a list */
+    }
+    /* 129 entries: too many; 128 are fine */
+    char json[8192];
+    for (int n = 128; n <= 129; n++) {
+        size_t len = (size_t)snprintf(json, sizeof(json), "{\"Fetch\":{\"AllowedHosts\":[");
+        for (int i = 0; i < n; i++) {
+            len += (size_t)snprintf(json + len, sizeof(json) - len, "%s\"h%d.example.com\"",
+                                    i ? "," : "", i);
+        }
+        snprintf(json + len, sizeof(json) - len, "]}}");
+        ncsl_config_defaults(&cfg);
+        ncsl_status st = load(&cfg, json, &err);
+        if (n == 128) {
+            assert_int_equal(st, NCSL_OK);
+            assert_int_equal(cfg.fetch.allowed_host_count, 128);
+            assert_string_equal(cfg.fetch.allowed_hosts[127], "h127.example.com");
+        } else {
+            assert_int_equal(st, NCSL_E_CONFIG);
+            assert_string_equal(err.field, "Fetch.AllowedHosts");
+            assert_non_null(strstr(err.message, "at most 128"));
+        }
+    }
+    /* a 300-byte entry */
+    char longhost[400];
+    memset(longhost, 'a', 300);
+    longhost[300] = '\0';
+    snprintf(json, sizeof(json), "{\"Fetch\":{\"AllowedHosts\":[\"%s\"]}}", longhost);
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, json, &err), NCSL_E_CONFIG);
+    assert_string_equal(err.field, "Fetch.AllowedHosts[0]");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
@@ -497,6 +607,7 @@ int main(void) {
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_max_threads),
         cmocka_unit_test(test_max_execution_time),
+        cmocka_unit_test(test_fetch_section),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
