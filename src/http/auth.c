@@ -12,15 +12,21 @@
  * taken on every authenticated user request before its body is read. A bucket that has refilled
  * completely is the same as no bucket, so such buckets are dropped as their hash chain is walked:
  * the table holds only users active within the last Burst / RequestsPerSecond seconds.
+ *
+ * Operations routes (ACCESS_LOCAL, GET /metrics): open to a peer on a loopback address (a
+ * Prometheus or agent on the same host, like /healthz for a local supervisor), otherwise only
+ * with the admin key. What they show holds no secret and nothing of any one user.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -273,13 +279,38 @@ static bool is_admin_key(const ncsl_http_server *srv, const char *token) {
     return CRYPTO_memcmp(hash, srv->admin_hash, sizeof(hash)) == 0;
 }
 
+bool ncsl__http_addr_is_loopback(const struct sockaddr *sa) {
+    if (!sa) {
+        return false;
+    }
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127u;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)) {
+            return true;
+        }
+        /* An IPv4 client of a dual-stack socket: ::ffff:127.x.y.z. */
+        return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127u;
+    }
+    return false;
+}
+
+static bool peer_is_loopback(http_req *r) {
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    return ci && ncsl__http_addr_is_loopback(ci->client_addr);
+}
+
 ncsl_status ncsl__http_authorize(http_req *r, http_access access, enum MHD_Result *answered) {
     ncsl_http_server *srv = r->srv;
     memset(&r->caller, 0, sizeof(r->caller));
-    if (access == ACCESS_PUBLIC) {
+    if (access == ACCESS_PUBLIC || (access == ACCESS_LOCAL && peer_is_loopback(r))) {
         return NCSL_OK;
     }
-    if (access != ACCESS_ANY && !srv->services.store) {
+    if (access != ACCESS_ANY && access != ACCESS_LOCAL && !srv->services.store) {
         *answered = ncsl__http_answer_error(r, 503, "SERVICE_UNAVAILABLE",
                                             "this server has no store: users, functions and "
                                             "secrets are unavailable",
@@ -322,9 +353,13 @@ ncsl_status ncsl__http_authorize(http_req *r, http_access access, enum MHD_Resul
         return NCSL_E_NOT_FOUND;
     }
 
-    if (access == ACCESS_ADMIN && !r->caller.admin) {
-        *answered = ncsl__http_answer_error(
-            r, 403, "FORBIDDEN", "this endpoint needs the admin key", "Authorization", NULL);
+    if ((access == ACCESS_ADMIN || access == ACCESS_LOCAL) && !r->caller.admin) {
+        *answered = ncsl__http_answer_error(r, 403, "FORBIDDEN",
+                                            access == ACCESS_LOCAL
+                                                ? "this endpoint needs the admin key (or a "
+                                                  "connection from the same host)"
+                                                : "this endpoint needs the admin key",
+                                            "Authorization", NULL);
         return NCSL_E_INVALID_ARG;
     }
     if (access == ACCESS_USER && r->caller.admin) {
@@ -341,6 +376,7 @@ ncsl_status ncsl__http_authorize(http_req *r, http_access access, enum MHD_Resul
         snprintf(msg, sizeof(msg),
                  "too many requests: at most %u per second (burst %u); retry in %u s",
                  srv->cfg.limits.requests_per_second, srv->cfg.limits.burst, r->retry_after_s);
+        ncsl__http_metrics_inc(&srv->metrics.rate_limited);
         *answered = ncsl__http_answer_error(r, 429, "RATE_LIMITED", msg, NULL, NULL);
         return NCSL_E_BUSY;
     }

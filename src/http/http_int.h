@@ -6,6 +6,7 @@
 #define NCSL_HTTP_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,7 +37,7 @@ typedef struct http_caller {
     char key_id[NCSL_HTTP_ID_SIZE];  /* the user key's id, "" for the admin */
 } http_caller;
 
-/* Path parameters ("{}" segments of a route's path), at most this many, each this long. */
+/* Path parameters ("{name}" segments of a route's path), at most this many, each this long. */
 #define NCSL_HTTP_MAX_PARAMS 2
 #define NCSL_HTTP_PARAM_SIZE 256
 
@@ -72,8 +73,10 @@ typedef struct http_req {
     char method[16];
     char path[160];
     uint64_t start_us;
-    req_state state; /* MHD threads only */
-    ncsl_buf body;   /* bounded by max_body_bytes; wiped on free */
+    uint64_t submit_us; /* when ncsl__http_submit handed the call to the engine */
+    req_state state;    /* MHD threads only */
+    bool counted;       /* in the request metrics already (MHD threads only) */
+    ncsl_buf body;      /* bounded by max_body_bytes; wiped on free */
     size_t received;
     bool too_large;
     /* guarded by srv->mu */
@@ -96,6 +99,41 @@ typedef struct http_req {
 /* Per-user request rate limiter (auth.c): a token bucket per user id. */
 typedef struct http_rate http_rate;
 
+/* ------------------------------------------------------------------ metrics (metrics.c) */
+/* The counters behind GET /metrics. Every one is a relaxed atomic updated on the request path
+ * without a lock; a scrape reads them one by one (a scrape may see one counter of a request
+ * and not yet another: fine for monitoring). Labels come only from fixed tables (route
+ * templates, API codes, status codes), never from a request, so the series are bounded. */
+#define NCSL_HTTP_MAX_ROUTES 40      /* room for the route table (server.c checks it) */
+#define NCSL_HTTP_METRIC_STATUSES 20 /* HTTP statuses counted one by one, the last: "other" */
+#define NCSL_HTTP_METRIC_CODES 26    /* API codes of executions, the last: "OTHER" */
+#define NCSL_HTTP_METRIC_BUCKETS 17  /* execution duration buckets, the last: +Inf */
+
+typedef enum http_store_error_kind {
+    STORE_ERR_FULL = 0, /* NCSL_E_STORE_FULL: the disk is full */
+    STORE_ERR_INTEGRITY,
+    STORE_ERR_OTHER, /* I/O, schema, foreign database... */
+    STORE_ERR_KINDS,
+} http_store_error_kind;
+
+typedef struct http_metrics {
+    uint64_t start_unix_ms; /* ncsl_http_server_create */
+    /* [route index, or the route count for requests no route matched][status slot] */
+    _Atomic uint64_t requests[NCSL_HTTP_MAX_ROUTES + 1][NCSL_HTTP_METRIC_STATUSES];
+    _Atomic uint64_t executions[NCSL_HTTP_METRIC_CODES];
+    _Atomic uint64_t duration_buckets[NCSL_HTTP_METRIC_BUCKETS]; /* not cumulative */
+    _Atomic uint64_t duration_sum_us;
+    _Atomic uint64_t duration_count;
+    /* The largest per-call JS heap peak of a minute, as (minute << 40) | bytes in one word so
+     * that a compare-and-swap updates both: slot (minute & 1) holds that minute's. */
+    _Atomic uint64_t heap_peak[2];
+    _Atomic uint64_t receipts_signed;
+    _Atomic uint64_t receipt_failures;
+    _Atomic uint64_t proofs;
+    _Atomic uint64_t rate_limited;
+    _Atomic uint64_t store_errors[STORE_ERR_KINDS];
+} http_metrics;
+
 struct ncsl_http_server {
     ncsl_config cfg;
     http_rate *rate;        /* NULL: Limits.RequestsPerSecond is 0 */
@@ -113,6 +151,7 @@ struct ncsl_http_server {
     bool draining;
     pthread_mutex_t conn_mu; /* guards conns and every http_conn */
     http_conn conns;         /* sentinel of the list of open connections */
+    http_metrics metrics;    /* atomics: no lock */
 };
 
 /* A route handler: runs on an MHD thread once the request (and its body, if any) is complete,
@@ -125,21 +164,26 @@ typedef enum http_access {
     ACCESS_ANY,        /* a user key or the admin key */
     ACCESS_USER,       /* a user key only (the admin has no functions or secrets of its own) */
     ACCESS_ADMIN,      /* the admin key only */
+    ACCESS_LOCAL,      /* no key from a loopback peer, else the admin key only (/metrics) */
 } http_access;
 
 typedef struct http_route {
     const char *method; /* "GET", "POST"...; a GET route also answers HEAD */
-    const char *path;   /* "{}" segments match one non-empty path segment (r->params) */
+    /* The path template, as docs/openapi.json spells it: a "{name}" segment matches one
+     * non-empty path segment (r->params, in order). Also the `route` label of the metrics. */
+    const char *path;
     http_handler handler;
     http_access access;
 } http_route;
 
-/* The route for `path` and `method` (paths without "{}" first, then patterns), copying the
- * "{}" segments into `params` (may be NULL; each NUL-terminated, at most NCSL_HTTP_PARAM_SIZE
- * - 1 bytes); NULL with *path_known telling whether another method of the path exists (405) or
- * not (404). server.c; exposed for the fuzz target. */
+/* The route for `path` and `method` (paths without "{name}" first, then patterns), copying the
+ * "{name}" segments into `params` (may be NULL; each NUL-terminated, at most
+ * NCSL_HTTP_PARAM_SIZE - 1 bytes); NULL with *path_known telling whether another method of the
+ * path exists (405) or not (404). server.c; exposed for the fuzz target. */
 const http_route *ncsl__http_find_route(const char *path, const char *method, bool *path_known,
                                         char params[NCSL_HTTP_MAX_PARAMS][NCSL_HTTP_PARAM_SIZE]);
+/* The route table (server.c): `*count` entries, static. */
+const http_route *ncsl__http_routes(size_t *count);
 
 /* ------------------------------------------------------------------ answers (server.c) */
 
@@ -151,6 +195,11 @@ void ncsl__http_append_metadata(ncsl_buf *b, const http_req *r);
 /* Queues `b` (taken) as the response. */
 enum MHD_Result ncsl__http_answer_buf(http_req *r, int status, ncsl_buf *b, bool retry_after,
                                       const char *allow);
+/* Queues `len` bytes of `body` with `content_type` (not the JSON envelope): `body` is taken
+ * (malloc'd, freed by MHD, also on failure) when `take`, else static memory that outlives the
+ * daemon (the embedded OpenAPI document). */
+enum MHD_Result ncsl__http_answer_raw_body(http_req *r, int status, const char *content_type,
+                                           void *body, size_t len, bool take);
 enum MHD_Result ncsl__http_answer_error(http_req *r, int status, const char *code,
                                         const char *message, const char *field, const char *allow);
 /* The status's HTTP code and API code, with err's message and field. */
@@ -228,10 +277,63 @@ enum MHD_Result ncsl__http_route_attestation(http_req *r);
 enum MHD_Result ncsl__http_route_attestation_verify(http_req *r);
 enum MHD_Result ncsl__http_route_receipt_verify(http_req *r);
 
+/* route_ops.c: GET /metrics (Prometheus text), GET /readyz, GET /api/v1/openapi.json. */
+enum MHD_Result ncsl__http_route_metrics(http_req *r);
+enum MHD_Result ncsl__http_route_readyz(http_req *r);
+enum MHD_Result ncsl__http_route_openapi(http_req *r);
+
+/* openapi_doc.c (generated at build time from docs/openapi.json): the document's bytes. */
+extern const unsigned char ncsl__http_openapi_json[];
+extern const size_t ncsl__http_openapi_json_len;
+
 /* route_trust.c: signs the receipt of an execution that ran (`r`'s hashes and ids, the result's
  * executionId, `output` hashed) and appends ,"receipt":{...} to `b`. Appends nothing when the
  * server has no keys; logs (never fails the call) when signing fails. Runs on a worker thread. */
 void ncsl__http_append_receipt(ncsl_buf *b, const http_req *r, const char *execution_id,
                                const void *output, size_t output_len);
+
+/* ------------------------------------------------------------------ metrics (metrics.c) */
+
+/* Zeroes `m` and stamps the start time. */
+void ncsl__http_metrics_init(http_metrics *m);
+/* A request answered (counted as its answer is queued, so that a client that reads it and then
+ * scrapes sees it), or that ended without one: `route` NULL when none matched; `status` 0 when
+ * no answer was sent (the client went away). */
+void ncsl__http_metrics_request(http_metrics *m, const http_route *route, int status);
+/* An execution's final status (every call submitted, including those the engine refused);
+ * `duration_us` from submission to the engine's answer (UINT64_MAX: not run, not observed);
+ * `heap_bytes` the call's JS heap peak (0: unknown). */
+void ncsl__http_metrics_execution(http_metrics *m, ncsl_status st, uint64_t duration_us,
+                                  uint64_t heap_bytes, uint64_t now_unix_ms);
+/* Counts `st` when it is a store failure (not NOT_FOUND, CONFLICT or QUOTA: those are answers). */
+void ncsl__http_metrics_store_status(http_metrics *m, ncsl_status st);
+static inline void ncsl__http_metrics_inc(_Atomic uint64_t *counter) {
+    atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+}
+
+/* What a scrape shows besides the counters, gathered by route_ops.c (tests fill it by hand). */
+typedef struct http_metrics_env {
+    const http_route *routes; /* the route table, for the `route` labels */
+    size_t route_count;
+    const char *version;
+    const char *quickjs;
+    const char *tee; /* the TEE backend's name, "none" */
+    uint64_t now_unix_ms;
+    unsigned workers, busy_workers, waiting_workers, max_workers;
+    unsigned queued, queue_capacity;
+    uint64_t rejected_busy;
+    uint64_t heap_limit_bytes; /* JavaScript.MaxMemoryMB */
+    uint64_t bc_hits, bc_misses, bc_entries, bc_bytes, bc_evictions;
+    unsigned fetch_in_flight;
+    unsigned http_in_flight;
+    bool ready; /* what GET /readyz would answer */
+} http_metrics_env;
+
+/* Appends the Prometheus text exposition (format 0.0.4) of `m` and `env` to `out`. */
+void ncsl__http_metrics_render(const http_metrics *m, const http_metrics_env *env, ncsl_buf *out);
+
+/* True when `sa` is a loopback address: 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104 (auth.c). */
+struct sockaddr;
+bool ncsl__http_addr_is_loopback(const struct sockaddr *sa);
 
 #endif /* NCSL_HTTP_INT_H */

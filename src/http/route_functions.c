@@ -569,6 +569,7 @@ enum MHD_Result ncsl__http_route_function_invoke(http_req *r) {
 typedef struct storage_ctx {
     ncsl_storage_hooks hooks; /* first: the hooks pointer is the context's */
     ncsl_store *store;
+    http_metrics *metrics; /* store failures of the call's storage (never answered by a route) */
     char user_id[NCSL_HTTP_ID_SIZE];
     char function_id[NCSL_HTTP_ID_SIZE];
 } storage_ctx;
@@ -580,19 +581,26 @@ static ncsl_status hook_get(void *user, const char *key, char **value, size_t *v
     ncsl_status st =
         ncsl_store_kv_get(s->store, s->user_id, s->function_id, key, &v, value_len, found, err);
     *value = (char *)v;
+    ncsl__http_metrics_store_status(s->metrics, st);
     return st;
 }
 
 static ncsl_status hook_list(void *user, const char *prefix, char ***keys, size_t *count,
                              ncsl_err *err) {
     storage_ctx *s = user;
-    return ncsl_store_kv_list(s->store, s->user_id, s->function_id, prefix, keys, count, err);
+    ncsl_status st =
+        ncsl_store_kv_list(s->store, s->user_id, s->function_id, prefix, keys, count, err);
+    ncsl__http_metrics_store_status(s->metrics, st);
+    return st;
 }
 
 static ncsl_status hook_usage(void *user, uint64_t *bytes, ncsl_err *err) {
     storage_ctx *s = user;
     size_t entries = 0;
-    return ncsl_store_kv_usage(s->store, s->user_id, s->function_id, bytes, &entries, err);
+    ncsl_status st =
+        ncsl_store_kv_usage(s->store, s->user_id, s->function_id, bytes, &entries, err);
+    ncsl__http_metrics_store_status(s->metrics, st);
+    return st;
 }
 
 static ncsl_status hook_commit(void *user, const ncsl_storage_write *writes, size_t count,
@@ -613,6 +621,7 @@ static ncsl_status hook_commit(void *user, const ncsl_storage_write *writes, siz
     ncsl_status st = ncsl_store_kv_commit(s->store, s->user_id, s->function_id, ops, count,
                                           s->hooks.quota_bytes, err);
     free(ops);
+    ncsl__http_metrics_store_status(s->metrics, st);
     return st;
 }
 
@@ -627,6 +636,7 @@ ncsl_storage_hooks *ncsl__http_storage_new(ncsl_http_server *srv, const char *us
         return NULL;
     }
     s->store = srv->services.store;
+    s->metrics = &srv->metrics;
     snprintf(s->user_id, sizeof(s->user_id), "%s", user_id);
     snprintf(s->function_id, sizeof(s->function_id), "%s", function_id);
     s->hooks = (ncsl_storage_hooks){

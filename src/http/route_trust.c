@@ -121,6 +121,7 @@ enum MHD_Result ncsl__http_route_attestation(http_req *r) {
         NCSL_LOG_ERROR("http", "attestation: making a proof failed: %s", err.message);
         return ncsl__http_answer_status(r, st, &err);
     }
+    ncsl__http_metrics_inc(&r->srv->metrics.proofs);
     return ncsl__http_answer_data(r, proof);
 }
 
@@ -411,8 +412,10 @@ void ncsl__http_append_receipt(ncsl_buf *b, const http_req *r, const char *execu
         ncsl_receipt_sign(keys, &in, &rc, &err) != NCSL_OK) {
         NCSL_LOG_ERROR("http", "request %s: signing the receipt failed: %s", r->request_id,
                        err.message);
+        ncsl__http_metrics_inc(&r->srv->metrics.receipt_failures);
         return;
     }
+    ncsl__http_metrics_inc(&r->srv->metrics.receipts_signed);
     if (ncsl_receipt_to_json(&rc, &j, &err) == NCSL_OK) {
         text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     }

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -306,18 +307,26 @@ unsigned ncsl_http_server_reap(ncsl_http_server *srv) {
     return reaped_receiving + reaped_idle;
 }
 
-/* Queues `body` (taken) with the standard headers. */
-static enum MHD_Result answer_raw(http_req *r, int status, char *body, size_t len, bool retry_after,
-                                  const char *allow) {
+/* Queues `body` with the standard headers: taken (freed by MHD) with MHD_RESPMEM_MUST_FREE, or
+ * static with MHD_RESPMEM_PERSISTENT. */
+static enum MHD_Result answer_typed(http_req *r, int status, const char *content_type, void *body,
+                                    size_t len, enum MHD_ResponseMemoryMode mode, bool retry_after,
+                                    const char *allow) {
     r->state = REQ_ANSWERED;
     r->status = status;
+    if (!r->counted) {
+        r->counted = true;
+        ncsl__http_metrics_request(&r->srv->metrics, r->route, status);
+    }
     conn_set_phase(r->srv, r->conn, CONN_BUSY); /* the reaper must not write into our answer */
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, mode);
     if (!resp) {
-        free(body);
+        if (mode == MHD_RESPMEM_MUST_FREE) {
+            free(body);
+        }
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (retry_after) {
@@ -341,6 +350,19 @@ static enum MHD_Result answer_raw(http_req *r, int status, char *body, size_t le
     return ret;
 }
 
+/* Queues the JSON `body` (taken) with the standard headers. */
+static enum MHD_Result answer_raw(http_req *r, int status, char *body, size_t len, bool retry_after,
+                                  const char *allow) {
+    return answer_typed(r, status, "application/json", body, len, MHD_RESPMEM_MUST_FREE,
+                        retry_after, allow);
+}
+
+enum MHD_Result ncsl__http_answer_raw_body(http_req *r, int status, const char *content_type,
+                                           void *body, size_t len, bool take) {
+    return answer_typed(r, status, content_type, body, len,
+                        take ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT, false, NULL);
+}
+
 enum MHD_Result ncsl__http_answer_buf(http_req *r, int status, ncsl_buf *b, bool retry_after,
                                       const char *allow) {
     if (b->oom) {
@@ -361,6 +383,7 @@ enum MHD_Result ncsl__http_answer_error(http_req *r, int status, const char *cod
 }
 
 enum MHD_Result ncsl__http_answer_status(http_req *r, ncsl_status st, const ncsl_err *err) {
+    ncsl__http_metrics_store_status(&r->srv->metrics, st);
     const char *msg = err && err->message[0] ? err->message : ncsl_status_str(st);
     return ncsl__http_answer_error(r, ncsl_status_http(st), ncsl_status_code(st), msg,
                                    err ? err->field : NULL, NULL);
@@ -391,6 +414,15 @@ static enum MHD_Result answer_health(http_req *r) {
 static void on_exec_done(void *user, ncsl_status st, ncsl_result *res, const ncsl_err *err) {
     http_req *r = user;
     ncsl_http_server *srv = r->srv;
+    /* Before the answer is built: a client woken by it finds the call counted. The status
+     * counted is the one answered (NCSL_OK without a result is answered as a bug). */
+    uint64_t now = ncsl_now_us();
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    ncsl__http_metrics_execution(&srv->metrics, st == NCSL_OK && !res ? NCSL_E_INTERNAL : st,
+                                 now > r->submit_us ? now - r->submit_us : 0,
+                                 res ? ncsl_result_memory_used_bytes(res) : 0,
+                                 (uint64_t)wall.tv_sec * 1000u + (uint64_t)wall.tv_nsec / 1000000u);
     ncsl_buf b;
     ncsl_buf_init(&b, 0);
     int status = build_exec_response(&b, r, st, res, err);
@@ -399,9 +431,16 @@ static void on_exec_done(void *user, ncsl_status st, ncsl_result *res, const ncs
     size_t len = 0;
     if (b.oom) {
         ncsl_buf_cleanup(&b);
-        static const char kOom[] = "{\"success\":false,\"error\":{\"code\":\"INTERNAL_ERROR\","
-                                   "\"message\":\"out of memory building the response\"}}";
-        body = ncsl_strdup(kOom);
+        /* Built on the stack: the envelope (with its metadata) needs no allocation but the copy. */
+        char ts[40];
+        char oom[256];
+        ncsl_time_rfc3339(ts, sizeof(ts));
+        snprintf(oom, sizeof(oom),
+                 "{\"success\":false,\"error\":{\"code\":\"INTERNAL_ERROR\",\"message\":\"out of "
+                 "memory building the response\"},\"metadata\":{\"requestId\":\"%s\","
+                 "\"timestamp\":\"%s\"}}",
+                 r->request_id, ts);
+        body = ncsl_strdup(oom);
         len = body ? strlen(body) : 0;
         status = 500;
     } else {
@@ -443,6 +482,7 @@ enum MHD_Result ncsl__http_submit(http_req *r, const ncsl_exec_request *req, voi
     srv->pending.prev = r;
     r->listed = true;
     r->state = REQ_WAITING;
+    r->submit_us = ncsl_now_us(); /* before submitting: the callback may run at once */
     pthread_mutex_unlock(&srv->mu);
 
     ncsl_status st = ncsl_engine_submit(srv->engine, req, on_exec_done, r, &err);
@@ -460,6 +500,7 @@ enum MHD_Result ncsl__http_submit(http_req *r, const ncsl_exec_request *req, voi
         if (st == NCSL_E_BUSY) {
             NCSL_LOG_WARN("http", "request %s rejected: the queue is full", r->request_id);
         }
+        ncsl__http_metrics_execution(&srv->metrics, st, UINT64_MAX, 0, 0);
         return ncsl__http_answer_status(r, st, &err);
     }
     if (!r->done) {
@@ -528,10 +569,15 @@ static enum MHD_Result handle_execute(http_req *r) {
 }
 
 /* Every endpoint. A path may appear with several methods; a GET route also answers HEAD. A
- * path with no "{}" segment wins over a pattern that also matches it. */
+ * path with no "{name}" segment wins over a pattern that also matches it. The paths are the
+ * templates of docs/openapi.json: its contract test (tests/interop/openapi_contract.js) reads
+ * this table and fails when the two differ. */
 static const http_route g_routes[] = {
     {"POST", "/api/v1/functions/execute-javascript", handle_execute, ACCESS_ANY},
     {"GET", "/healthz", answer_health, ACCESS_PUBLIC},
+    {"GET", "/readyz", ncsl__http_route_readyz, ACCESS_PUBLIC},
+    {"GET", "/metrics", ncsl__http_route_metrics, ACCESS_LOCAL},
+    {"GET", "/api/v1/openapi.json", ncsl__http_route_openapi, ACCESS_PUBLIC},
     {"GET", "/api/v1/tee-info", ncsl__http_route_tee_info, ACCESS_ANY},
     {"GET", "/api/v1/attestation", ncsl__http_route_attestation, ACCESS_PUBLIC},
     {"POST", "/api/v1/attestation/verify", ncsl__http_route_attestation_verify, ACCESS_PUBLIC},
@@ -539,20 +585,20 @@ static const http_route g_routes[] = {
     {"GET", "/api/v1/me", ncsl__http_route_me, ACCESS_ANY},
     {"POST", "/api/v1/users", ncsl__http_route_user_create, ACCESS_ADMIN},
     {"GET", "/api/v1/users", ncsl__http_route_user_list, ACCESS_ADMIN},
-    {"GET", "/api/v1/users/{}", ncsl__http_route_user_get, ACCESS_ADMIN},
-    {"DELETE", "/api/v1/users/{}", ncsl__http_route_user_delete, ACCESS_ADMIN},
-    {"POST", "/api/v1/users/{}/keys", ncsl__http_route_key_create, ACCESS_ADMIN},
-    {"GET", "/api/v1/users/{}/keys", ncsl__http_route_key_list, ACCESS_ADMIN},
-    {"DELETE", "/api/v1/users/{}/keys/{}", ncsl__http_route_key_revoke, ACCESS_ADMIN},
+    {"GET", "/api/v1/users/{id}", ncsl__http_route_user_get, ACCESS_ADMIN},
+    {"DELETE", "/api/v1/users/{id}", ncsl__http_route_user_delete, ACCESS_ADMIN},
+    {"POST", "/api/v1/users/{id}/keys", ncsl__http_route_key_create, ACCESS_ADMIN},
+    {"GET", "/api/v1/users/{id}/keys", ncsl__http_route_key_list, ACCESS_ADMIN},
+    {"DELETE", "/api/v1/users/{id}/keys/{keyId}", ncsl__http_route_key_revoke, ACCESS_ADMIN},
     {"POST", "/api/v1/functions", ncsl__http_route_function_create, ACCESS_USER},
     {"GET", "/api/v1/functions", ncsl__http_route_function_list, ACCESS_USER},
-    {"GET", "/api/v1/functions/{}", ncsl__http_route_function_get, ACCESS_USER},
-    {"PUT", "/api/v1/functions/{}", ncsl__http_route_function_update, ACCESS_USER},
-    {"DELETE", "/api/v1/functions/{}", ncsl__http_route_function_delete, ACCESS_USER},
-    {"POST", "/api/v1/functions/{}/invoke", ncsl__http_route_function_invoke, ACCESS_USER},
-    {"PUT", "/api/v1/secrets/{}", ncsl__http_route_secret_put, ACCESS_USER},
+    {"GET", "/api/v1/functions/{id}", ncsl__http_route_function_get, ACCESS_USER},
+    {"PUT", "/api/v1/functions/{id}", ncsl__http_route_function_update, ACCESS_USER},
+    {"DELETE", "/api/v1/functions/{id}", ncsl__http_route_function_delete, ACCESS_USER},
+    {"POST", "/api/v1/functions/{id}/invoke", ncsl__http_route_function_invoke, ACCESS_USER},
+    {"PUT", "/api/v1/secrets/{name}", ncsl__http_route_secret_put, ACCESS_USER},
     {"GET", "/api/v1/secrets", ncsl__http_route_secret_list, ACCESS_USER},
-    {"DELETE", "/api/v1/secrets/{}", ncsl__http_route_secret_delete, ACCESS_USER},
+    {"DELETE", "/api/v1/secrets/{name}", ncsl__http_route_secret_delete, ACCESS_USER},
 };
 
 static bool method_matches(const http_route *rt, const char *method) {
@@ -560,12 +606,27 @@ static bool method_matches(const http_route *rt, const char *method) {
            (strcmp(rt->method, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
-/* Whether `path` matches `pattern`; the "{}" segments go to params (may be NULL). */
+_Static_assert(NCSL_ARRAY_LEN(g_routes) <= NCSL_HTTP_MAX_ROUTES, "raise NCSL_HTTP_MAX_ROUTES");
+
+const http_route *ncsl__http_routes(size_t *count) {
+    *count = NCSL_ARRAY_LEN(g_routes);
+    return g_routes;
+}
+
+static bool is_pattern(const char *path) {
+    return strchr(path, '{') != NULL;
+}
+
+/* Whether `path` matches `pattern`; the "{name}" segments go to params (may be NULL). */
 static bool path_matches(const char *pattern, const char *path,
                          char params[NCSL_HTTP_MAX_PARAMS][NCSL_HTTP_PARAM_SIZE]) {
     size_t n = 0;
     while (*pattern && *path) {
-        if (pattern[0] == '{' && pattern[1] == '}') {
+        if (pattern[0] == '{') {
+            const char *close = strchr(pattern, '}');
+            if (!close) {
+                return false; /* a malformed template matches nothing */
+            }
             const char *end = strchr(path, '/');
             size_t len = end ? (size_t)(end - path) : strlen(path);
             if (len == 0 || len >= NCSL_HTTP_PARAM_SIZE || n >= NCSL_HTTP_MAX_PARAMS) {
@@ -576,7 +637,7 @@ static bool path_matches(const char *pattern, const char *path,
                 params[n][len] = '\0';
             }
             n++;
-            pattern += 2;
+            pattern = close + 1;
             path += len;
             continue;
         }
@@ -596,7 +657,7 @@ const http_route *ncsl__http_find_route(const char *path, const char *method, bo
     *path_known = false;
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < NCSL_ARRAY_LEN(g_routes); i++) {
-            bool pattern = strstr(g_routes[i].path, "{}") != NULL;
+            bool pattern = is_pattern(g_routes[i].path);
             if (pattern != (pass == 1) || !path_matches(g_routes[i].path, path, NULL)) {
                 continue;
             }
@@ -634,7 +695,7 @@ static enum MHD_Result answer_no_route(http_req *r) {
         exact = exact || strcmp(g_routes[i].path, r->path) == 0;
     }
     for (size_t i = 0; i < NCSL_ARRAY_LEN(g_routes); i++) {
-        bool pattern = strstr(g_routes[i].path, "{}") != NULL;
+        bool pattern = is_pattern(g_routes[i].path);
         if ((exact ? strcmp(g_routes[i].path, r->path) == 0
                    : pattern && path_matches(g_routes[i].path, r->path, NULL))) {
             bool get = strcmp(g_routes[i].method, "GET") == 0;
@@ -870,6 +931,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (reaped && r->status == 0) {
         r->status = 408;
     }
+    if (!r->counted) { /* no answer was queued: the client left, the reaper's 408, MHD_NO */
+        ncsl__http_metrics_request(&srv->metrics, r->route, r->status);
+    }
     uint64_t us = ncsl_now_us() - r->start_us;
     NCSL_LOG_INFO("http",
                   "access method=%s path=%s status=%d durationMs=%llu.%03llu requestId=%s%s",
@@ -930,6 +994,7 @@ ncsl_status ncsl_http_server_create(const ncsl_config *cfg, ncsl_engine *engine,
             return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
         }
     }
+    ncsl__http_metrics_init(&srv->metrics);
     srv->listen_fd = MHD_INVALID_SOCKET;
     srv->pending.next = srv->pending.prev = &srv->pending;
     srv->conns.next = srv->conns.prev = &srv->conns;
