@@ -20,7 +20,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-ALL=(http_body config quote unseal secrets_json js proof receipt collateral)
+ALL=(http_body config quote unseal secrets_json js platform proof receipt collateral)
 secs=${1:-60}
 if [ $# -gt 0 ]; then shift; fi
 case "$secs" in '' | *[!0-9]*) echo "run.sh: SECONDS must be a number, got '$secs'" >&2; exit 2 ;; esac
