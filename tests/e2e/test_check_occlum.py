@@ -532,7 +532,7 @@ class TestOcclumInit(Base):
         for v in list(rl.values()) + list(pr.values()):
             if isinstance(v, str):
                 self.assertRegex(v, r"^[1-9][0-9]*MB$")
-        self.assertEqual(doc["entry_points"], ["/bin"])
+        self.assertEqual(doc["entry_points"], ["/bin/ncsld"])  # never the CLI: see docs
         env = doc["env"]
         self.assertEqual(set(env), {"default", "untrusted"})
         want_env = ["OCCLUM=yes", "HOME=/root", "PATH=/bin"] + (["OCCLUM_SIMULATION=1"] if sim

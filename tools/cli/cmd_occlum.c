@@ -360,8 +360,11 @@ static json_t *occlum_json(const ncsl_config *cfg) {
     json_object_set_new(proc, "default_mmap_size", size_mb(100));
     json_object_set_new(doc, "process", proc);
 
+    /* only the daemon may be started from the host: with /bin/ncsl as an entry point, the host
+     * could run `ncsl unseal`, `seal` or `run` inside the enclave, with its seal key and identity
+     * (an unsealing, sealing and Neo.keys signing oracle for any user) */
     json_t *entry = json_array();
-    json_array_append_new(entry, json_string("/bin"));
+    json_array_append_new(entry, json_string("/bin/ncsld"));
     json_object_set_new(doc, "entry_points", entry);
 
     /* env.default is part of the measured configuration (trusted); env.untrusted lists what the
