@@ -70,6 +70,13 @@ bool ncsl_buf_reserve(ncsl_buf *b, size_t extra);
 void ncsl_buf_append(ncsl_buf *b, const void *data, size_t len);
 void ncsl_buf_append_str(ncsl_buf *b, const char *s);
 void ncsl_buf_printf(ncsl_buf *b, const char *fmt, ...) NCSL_PRINTF(2, 3);
+/* Length (1-4) of the well-formed UTF-8 sequence at `s` (at most `avail` bytes, avail >= 1), or
+ * 0 when it is not one: a stray continuation byte, an overlong form, a surrogate, a value past
+ * U+10FFFF or a sequence cut by the end. */
+size_t ncsl_utf8_seq_len(const void *s, size_t avail);
+/* Whether `len` bytes at `s` are well-formed UTF-8 (NUL bytes included). */
+bool ncsl_utf8_valid(const void *s, size_t len);
+
 /* Appends `s` as a JSON string literal with quotes. Invalid UTF-8 becomes U+FFFD. */
 void ncsl_buf_append_json_string(ncsl_buf *b, const char *s, size_t len);
 /* Hands the data to the caller (caller frees with free()); the buffer is reset. */

@@ -101,8 +101,8 @@ void ncsl_buf_printf(ncsl_buf *b, const char *fmt, ...) {
     free(big);
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail) {
+size_t ncsl_utf8_seq_len(const void *p, size_t avail) {
+    const unsigned char *s = p;
     unsigned char c = s[0];
     size_t n;
     uint32_t cp;
@@ -137,6 +137,31 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail) {
     return n;
 }
 
+bool ncsl_utf8_valid(const void *p, size_t len) {
+    const unsigned char *s = p;
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII eight bytes at a time: most text is */
+        while (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull) {
+                break;
+            }
+            i += 8;
+        }
+        if (i == len) {
+            break;
+        }
+        size_t n = ncsl_utf8_seq_len(s + i, len - i);
+        if (n == 0) {
+            return false;
+        }
+        i += n;
+    }
+    return true;
+}
+
 void ncsl_buf_append_json_string(ncsl_buf *b, const char *s, size_t len) {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
@@ -150,7 +175,7 @@ void ncsl_buf_append_json_string(ncsl_buf *b, const char *s, size_t len) {
             continue;
         }
         if (c >= 0x80) {
-            size_t n = utf8_seq_len(p + i, len - i);
+            size_t n = ncsl_utf8_seq_len(p + i, len - i);
             if (n) {
                 i += n;
                 continue;

@@ -512,52 +512,10 @@ static int decode_run(decoder *d, const uint8_t *in, size_t n, bool stream, uint
     return 0;
 }
 
-/* Whether in[0..n) is well-formed UTF-8 that ends on a sequence boundary. */
-static bool utf8_well_formed(const uint8_t *in, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        while (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, in + i, 8);
-            if (w & 0x8080808080808080ull) {
-                break;
-            }
-            i += 8;
-        }
-        if (i >= n) {
-            break;
-        }
-        uint8_t b = in[i];
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        uint8_t lo = 0x80, hi = 0xBF;
-        if (b >= 0xC2 && b <= 0xDF) {
-            need = 1;
-        } else if (b >= 0xE0 && b <= 0xEF) {
-            need = 2;
-            lo = b == 0xE0 ? 0xA0 : 0x80;
-            hi = b == 0xED ? 0x9F : 0xBF;
-        } else if (b >= 0xF0 && b <= 0xF4) {
-            need = 3;
-            lo = b == 0xF0 ? 0x90 : 0x80;
-            hi = b == 0xF4 ? 0x8F : 0xBF;
-        } else {
-            return false;
-        }
-        if (n - i - 1 < need || in[i + 1] < lo || in[i + 1] > hi) {
-            return false;
-        }
-        for (size_t k = 2; k <= need; k++) {
-            if ((in[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-        }
-        i += need + 1;
-    }
-    return true;
+void ncsl__js_utf8_decode_replace(const uint8_t *in, size_t n, uint8_t *out, size_t *olen) {
+    decoder d = {.ignore_bom = true}; /* "without BOM": a leading U+FEFF is kept */
+    decoder_reset(&d);
+    decode_run(&d, in, n, false, out, olen); /* not fatal: cannot fail */
 }
 
 enum { SRC_NONE, SRC_BUFFER, SRC_TYPED, SRC_VIEW };
@@ -690,7 +648,7 @@ static JSValue decoder_decode(JSContext *ctx, JSValueConst this_val, int argc, J
         decoder_reset(d);
     }
     d->do_not_flush = stream;
-    if (d->needed == 0 && utf8_well_formed(p, n)) {
+    if (d->needed == 0 && ncsl_utf8_valid(p, n)) {
         size_t skip = 0;
         if (n > 0 && !d->bom_seen) {
             d->bom_seen = true;

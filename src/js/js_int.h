@@ -222,6 +222,10 @@ int ncsl__js_platform_init(JSContext *ctx, JSValue global);
 /* TextEncoder, TextDecoder (js_encoding.c) and URL, URLSearchParams (js_url.c): lazy globals,
  * built on first access. Return 0 or -1 with a pending JS exception. */
 int ncsl__js_encoding_init(JSContext *ctx, JSValue global);
+/* UTF-8 decode without BOM (WHATWG Encoding; js_encoding.c, the TextDecoder's decoder): in[0..n)
+ * with every maximal invalid subpart replaced by U+FFFD, written as UTF-8 to `out` (NULL: only
+ * counted); *olen gets its size, at most 3 * n. */
+void ncsl__js_utf8_decode_replace(const uint8_t *in, size_t n, uint8_t *out, size_t *olen);
 int ncsl__js_url_init(JSContext *ctx, JSValue global);
 /* fetch (autoinit) and the lazy global Headers (js_fetch.c, over src/fetch). Returns 0 or -1
  * with a pending JS exception. */

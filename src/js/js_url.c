@@ -573,48 +573,11 @@ static int punycode_check(const char *s, size_t n) {
     return out_len > 0 ? R_OK : R_FAIL;
 }
 
-/* Whether s[0..n) is well-formed UTF-8. */
-static bool utf8_valid(const char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = (uint8_t)s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t need;
-        uint8_t lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
-        } else {
-            return false;
-        }
-        if (n - i - 1 < need || (uint8_t)s[i + 1] < lo || (uint8_t)s[i + 1] > hi) {
-            return false;
-        }
-        for (size_t k = 2; k <= need; k++) {
-            if (((uint8_t)s[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-        }
-        i += need + 1;
-    }
-    return true;
-}
-
 /* Domain to ASCII for an ASCII domain (beStrict false): lowercase, check "xn--" labels. */
 static int domain_to_ascii(JSContext *ctx, const char *s, size_t n, sbuf *out) {
     for (size_t i = 0; i < n; i++) {
         if ((uint8_t)s[i] >= 0x80) {
-            return utf8_valid(s, n) ? R_IDNA : R_FAIL;
+            return ncsl_utf8_valid(s, n) ? R_IDNA : R_FAIL;
         }
     }
     out->len = 0;
@@ -1682,59 +1645,17 @@ out:
 /* ------------------------------------------------------------------------- form encoding */
 /* Appends the UTF-8 decoding without BOM of s[0..n) (U+FFFD for each maximal invalid subpart). */
 static int utf8_decode_append(JSContext *ctx, sbuf *out, const char *s, size_t n) {
-    if (utf8_valid(s, n)) {
+    if (ncsl_utf8_valid(s, n)) {
         return sb_add(ctx, out, s, n);
     }
-    static const char fffd[3] = {(char)0xEF, (char)0xBF, (char)0xBD};
-    size_t i = 0;
-    while (i < n) {
-        uint8_t c = (uint8_t)s[i];
-        if (c < 0x80) {
-            if (sb_addc(ctx, out, (char)c) < 0) {
-                return -1;
-            }
-            i++;
-            continue;
-        }
-        size_t need;
-        uint8_t lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
-        } else {
-            if (sb_add(ctx, out, fffd, 3) < 0) {
-                return -1;
-            }
-            i++;
-            continue;
-        }
-        /* consume the longest valid prefix of the sequence */
-        size_t k = 1;
-        while (k <= need && i + k < n) {
-            uint8_t b = (uint8_t)s[i + k];
-            if (b < lo || b > hi) {
-                break;
-            }
-            lo = 0x80;
-            hi = 0xBF;
-            k++;
-        }
-        if (k == need + 1) {
-            if (sb_add(ctx, out, s + i, k) < 0) {
-                return -1;
-            }
-        } else if (sb_add(ctx, out, fffd, 3) < 0) {
-            return -1;
-        }
-        i += k;
+    size_t len = 0;
+    ncsl__js_utf8_decode_replace((const uint8_t *)s, n, NULL, &len);
+    if (sb_reserve(ctx, out, len) < 0) {
+        return -1;
     }
+    ncsl__js_utf8_decode_replace((const uint8_t *)s, n, (uint8_t *)out->p + out->len, &len);
+    out->len += len;
+    out->p[out->len] = '\0';
     return 0;
 }
 
