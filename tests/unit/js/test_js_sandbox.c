@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "js/js.h"
+#include "js_fixture.h"
 
 #define MIB ((size_t)1 << 20)
 #define SHORT_TIMEOUT_MS 200u
@@ -54,20 +55,6 @@ static void assert_runtime_healthy(ncsl_js_runtime *rt) {
     assert_int_equal(st, NCSL_OK);
     assert_string_equal(o.result_json, "{\"ok\":42}");
     ncsl_js_outcome_cleanup(&o);
-}
-
-static int setup_rt(void **state) {
-    ncsl_js_runtime *rt = NULL;
-    if (ncsl_js_runtime_create(&rt, NULL) != NCSL_OK) {
-        return -1;
-    }
-    *state = rt;
-    return 0;
-}
-
-static int teardown_rt(void **state) {
-    ncsl_js_runtime_destroy(*state);
-    return 0;
 }
 
 /* ------------------------------------------------------------------------- table */
@@ -595,17 +582,24 @@ static void test_threads(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_table, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_timeout_native_loop, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_timeout_recycles, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_memory_reported, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_secrets, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_console, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_console_truncation, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_log_flood, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_isolation, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_globals_allow_list, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_bad_args, setup_rt, teardown_rt),
+        cmocka_unit_test_setup_teardown(test_table, js_fixture_setup_rt, js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_timeout_native_loop, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_timeout_recycles, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_memory_reported, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_secrets, js_fixture_setup_rt, js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_console, js_fixture_setup_rt, js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_console_truncation, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_log_flood, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_isolation, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_globals_allow_list, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_bad_args, js_fixture_setup_rt, js_fixture_teardown_rt),
         cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

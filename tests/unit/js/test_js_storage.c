@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "js/js.h"
+#include "js_fixture.h"
 #include "storage_double.h"
 
 #define MIB ((size_t)1 << 20)
@@ -75,20 +76,6 @@ static void assert_runtime_healthy(ncsl_js_runtime *rt) {
     assert_string_equal(o.result_json, "42");
     assert_null(o.storage_writes);
     ncsl_js_outcome_cleanup(&o);
-}
-
-static int setup_rt(void **state) {
-    ncsl_js_runtime *rt = NULL;
-    if (ncsl_js_runtime_create(&rt, NULL) != NCSL_OK) {
-        return -1;
-    }
-    *state = rt;
-    return 0;
-}
-
-static int teardown_rt(void **state) {
-    ncsl_js_runtime_destroy(*state);
-    return 0;
 }
 
 /* ------------------------------------------------------------------------- table */
@@ -567,11 +554,15 @@ static void test_overlay_charge_released(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_table, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_round_trip, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_hook_calls, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_deadline_slow_hook, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_overlay_charge_released, setup_rt, teardown_rt),
+        cmocka_unit_test_setup_teardown(test_table, js_fixture_setup_rt, js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_round_trip, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_hook_calls, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_deadline_slow_hook, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_overlay_charge_released, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "js/js.h"
+#include "js_fixture.h"
 
 #define MIB ((size_t)1 << 20)
 
@@ -39,28 +40,8 @@ static ncsl_js_limits limits_of(int which) {
 
 static ncsl_status run(ncsl_js_runtime *rt, const char *code, const char *input, int lim,
                        ncsl_js_outcome *o) {
-    ncsl_js_call call = {
-        .code = code,
-        .code_len = strlen(code),
-        .input_json = input,
-        .input_len = input ? strlen(input) : 0,
-        .limits = limits_of(lim),
-    };
-    return ncsl_js_run(rt, &call, o, NULL);
-}
-
-static int setup_rt(void **state) {
-    ncsl_js_runtime *rt = NULL;
-    if (ncsl_js_runtime_create(&rt, NULL) != NCSL_OK) {
-        return -1;
-    }
-    *state = rt;
-    return 0;
-}
-
-static int teardown_rt(void **state) {
-    ncsl_js_runtime_destroy(*state);
-    return 0;
+    ncsl_js_limits l = limits_of(lim);
+    return js_fixture_run(rt, code, input, &l, o);
 }
 
 static void assert_healthy(ncsl_js_runtime *rt) {
@@ -711,11 +692,12 @@ static void test_limits(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_parse, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_setters, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_table, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_isolation, setup_rt, teardown_rt),
-        cmocka_unit_test_setup_teardown(test_limits, setup_rt, teardown_rt),
+        cmocka_unit_test_setup_teardown(test_parse, js_fixture_setup_rt, js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_setters, js_fixture_setup_rt, js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_table, js_fixture_setup_rt, js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_isolation, js_fixture_setup_rt,
+                                        js_fixture_teardown_rt),
+        cmocka_unit_test_setup_teardown(test_limits, js_fixture_setup_rt, js_fixture_teardown_rt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
