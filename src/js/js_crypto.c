@@ -543,26 +543,6 @@ static const JSClassDef g_crypto_key_def = {
     .finalizer = crypto_key_finalizer,
 };
 
-/* The class prototype of CryptoKey in this context (a plain object), made on first use. */
-static int crypto_key_proto(JSContext *ctx, JSValue *out) {
-    if (ncsl__js_class_ensure(ctx, &g_crypto_key_class, &g_crypto_key_def) < 0) {
-        return -1;
-    }
-    JSValue proto = JS_GetClassProto(ctx, g_crypto_key_class);
-    if (JS_IsObject(proto)) {
-        *out = proto;
-        return 0;
-    }
-    JS_FreeValue(ctx, proto);
-    proto = JS_NewObject(ctx);
-    if (JS_IsException(proto)) {
-        return -1;
-    }
-    JS_SetClassProto(ctx, g_crypto_key_class, JS_DupValue(ctx, proto));
-    *out = proto;
-    return 0;
-}
-
 /* `key` as a CryptoKey of ours, or NULL with a TypeError naming `what`. */
 static crypto_key *crypto_key_get(JSContext *ctx, JSValueConst key, const char *what) {
     /* the ID may be allocated concurrently by another thread (js_lazy.c): read it atomically */
@@ -834,7 +814,8 @@ static JSValue subtle_import_key(JSContext *ctx, int argc, JSValueConst *argv) {
     k->extractable = ext != 0;
     ncsl__js_bytes_release(ctx, &b);
 
-    if (crypto_key_proto(ctx, &proto) < 0) {
+    /* the class prototype: a plain object */
+    if (ncsl__js_class_proto(ctx, &g_crypto_key_class, &g_crypto_key_def, NULL, 0, &proto) < 0) {
         goto fail;
     }
     obj = JS_NewObjectProtoClass(ctx, proto, g_crypto_key_class);

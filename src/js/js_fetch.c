@@ -598,34 +598,9 @@ static const JSCFunctionListEntry g_headers_proto_funcs[] = {
     JS_PROP_STRING_DEF("[Symbol.toStringTag]", "Headers", JS_PROP_CONFIGURABLE),
 };
 
-/* Builds the prototype of the class in this context (once) and registers the class in the
- * runtime (once). */
-static int class_proto_ensure(JSContext *ctx, JSClassID *id, const JSClassDef *def,
-                              const JSCFunctionListEntry *funcs, int nfuncs) {
-    if (ncsl__js_class_ensure(ctx, id, def) < 0) {
-        return -1;
-    }
-    JSValue proto = JS_GetClassProto(ctx, *id);
-    bool ready = JS_IsObject(proto);
-    JS_FreeValue(ctx, proto);
-    if (ready) {
-        return 0;
-    }
-    proto = JS_NewObject(ctx);
-    if (JS_IsException(proto)) {
-        return -1;
-    }
-    if (JS_SetPropertyFunctionList(ctx, proto, funcs, nfuncs) < 0) {
-        JS_FreeValue(ctx, proto);
-        return -1;
-    }
-    JS_SetClassProto(ctx, *id, proto); /* takes proto */
-    return 0;
-}
-
 static int headers_proto_ensure(JSContext *ctx) {
-    return class_proto_ensure(ctx, &g_headers_class, &g_headers_def, g_headers_proto_funcs,
-                              (int)NCSL_ARRAY_LEN(g_headers_proto_funcs));
+    return ncsl__js_class_proto(ctx, &g_headers_class, &g_headers_def, g_headers_proto_funcs,
+                                (int)NCSL_ARRAY_LEN(g_headers_proto_funcs), NULL);
 }
 
 /* The `Headers` global, built on first access. */
@@ -814,8 +789,8 @@ static char *js_strdup_len(JSContext *ctx, const char *s, size_t n) {
 
 /* A Response from a completed request. */
 static JSValue response_new(JSContext *ctx, const ncsl_fetch_response *fr) {
-    if (class_proto_ensure(ctx, &g_response_class, &g_response_def, g_response_proto_funcs,
-                           (int)NCSL_ARRAY_LEN(g_response_proto_funcs)) < 0) {
+    if (ncsl__js_class_proto(ctx, &g_response_class, &g_response_def, g_response_proto_funcs,
+                             (int)NCSL_ARRAY_LEN(g_response_proto_funcs), NULL) < 0) {
         return JS_EXCEPTION;
     }
     JSValue obj = JS_NewObjectClass(ctx, (int)g_response_class);

@@ -67,6 +67,32 @@ int ncsl__js_slot_ensure(JSContext *ctx, JSClassID *id, const char *name) {
     return ncsl__js_class_ensure(ctx, id, &def);
 }
 
+int ncsl__js_class_proto(JSContext *ctx, JSClassID *id, const JSClassDef *def,
+                         const JSCFunctionListEntry *funcs, int nfuncs, JSValue *out) {
+    if (ncsl__js_class_ensure(ctx, id, def) < 0) {
+        return -1;
+    }
+    JSValue proto = JS_GetClassProto(ctx, *id);
+    if (!JS_IsObject(proto)) {
+        JS_FreeValue(ctx, proto);
+        proto = JS_NewObject(ctx);
+        if (JS_IsException(proto)) {
+            return -1;
+        }
+        if (nfuncs > 0 && JS_SetPropertyFunctionList(ctx, proto, funcs, nfuncs) < 0) {
+            JS_FreeValue(ctx, proto);
+            return -1;
+        }
+        JS_SetClassProto(ctx, *id, JS_DupValue(ctx, proto));
+    }
+    if (out) {
+        *out = proto;
+    } else {
+        JS_FreeValue(ctx, proto);
+    }
+    return 0;
+}
+
 JSValue ncsl__js_slot_get(JSContext *ctx, JSClassID id) {
     return JS_GetClassProto(ctx, id);
 }

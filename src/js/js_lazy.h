@@ -14,6 +14,12 @@ void ncsl__js_class_id_alloc(JSRuntime *rt, JSClassID *id);
 /* Allocates *id if needed and registers `def` in the context's runtime unless registered. 0, or
  * -1 with a pending exception. */
 int ncsl__js_class_ensure(JSContext *ctx, JSClassID *id, const JSClassDef *def);
+/* The prototype of class *id in this context: registers the class (ncsl__js_class_ensure) and,
+ * the first time in the context, makes a plain object with `funcs` (nfuncs may be 0) and sets it
+ * as the class prototype. *out (NULL: not wanted) gets a new reference. 0, or -1 with a pending
+ * exception. */
+int ncsl__js_class_proto(JSContext *ctx, JSClassID *id, const JSClassDef *def,
+                         const JSCFunctionListEntry *funcs, int nfuncs, JSValue *out);
 /* A per-context value slot keyed by a class ID registered for that purpose (see js_lazy.c):
  * get returns a new reference (JS_NULL until set); set takes `value`. */
 int ncsl__js_slot_ensure(JSContext *ctx, JSClassID *id, const char *name);

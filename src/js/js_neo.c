@@ -142,32 +142,6 @@ static const JSCFunctionListEntry g_key_proto_funcs[] = {
     JS_CFUNC_DEF("verify", 2, js_key_verify),
 };
 
-/* The prototype of key objects in this context (sign, verify), made on first use. */
-static int key_proto(JSContext *ctx, JSValue *out) {
-    if (ncsl__js_class_ensure(ctx, &g_neo_key_class, &g_neo_key_def) < 0) {
-        return -1;
-    }
-    JSValue proto = JS_GetClassProto(ctx, g_neo_key_class);
-    if (JS_IsObject(proto)) {
-        *out = proto;
-        return 0;
-    }
-    JS_FreeValue(ctx, proto);
-    proto = JS_NewObject(ctx);
-    if (JS_IsException(proto)) {
-        return -1;
-    }
-    if (JS_SetPropertyFunctionList(
-            ctx, proto, g_key_proto_funcs,
-            (int)(sizeof(g_key_proto_funcs) / sizeof(g_key_proto_funcs[0]))) < 0) {
-        JS_FreeValue(ctx, proto);
-        return -1;
-    }
-    JS_SetClassProto(ctx, g_neo_key_class, JS_DupValue(ctx, proto));
-    *out = proto;
-    return 0;
-}
-
 static bool name_char_ok(char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '.' || c == '-';
@@ -285,7 +259,9 @@ static JSValue js_keys_get(JSContext *ctx, JSValueConst this_val, int argc, JSVa
         }
         c->keys[c->count++] = k; /* the cache's reference */
     }
-    if (key_proto(ctx, &proto) < 0) {
+    /* key objects share a prototype with sign and verify */
+    if (ncsl__js_class_proto(ctx, &g_neo_key_class, &g_neo_key_def, g_key_proto_funcs,
+                             (int)NCSL_ARRAY_LEN(g_key_proto_funcs), &proto) < 0) {
         return JS_EXCEPTION;
     }
     JSValue obj = JS_NewObjectProtoClass(ctx, proto, g_neo_key_class);
