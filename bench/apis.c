@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_stats.h"
 #include "js/js.h"
 #include "keys/keys.h"
 
@@ -68,11 +69,6 @@ static const bench_case g_cases[] = {
     {"call", "baseline (again, for drift)", "", NULL, 0},
 };
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Source of a call: `call` rows run setup once; `op` rows run it LOOP times (or not at all,
  * for the empty-loop reference). */
 static char *make_code(const bench_case *c, bool with_op) {
@@ -115,7 +111,7 @@ static double time_calls(ncsl_js_runtime *rt, const char *code, int calls) {
 }
 
 static double median(double *v, int n, double *lo, double *hi) {
-    qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+    bench_sort(v, (size_t)n);
     *lo = v[0];
     *hi = v[n - 1];
     return v[n / 2];

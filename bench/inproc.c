@@ -16,17 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bench_stats.h"
 #include "exec/exec.h"
 #include "js/js.h"
 
 static const char *CODE = "function main(input) { return { result: input.value * 2 }; }";
 static const char *INPUT = "{\"value\": 42}";
 static const char *EXPECT = "{\"result\":84}";
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int run_sandbox(int calls, double *us_per_call, uint64_t *heap) {
     ncsl_js_runtime *rt = NULL;
@@ -151,7 +147,7 @@ int main(int argc, char **argv) {
                           : run_compile(n, &v[r], &heap);
         }
         if (rc == 0) {
-            qsort(v, (size_t)reps, sizeof(v[0]), cmp_double);
+            bench_sort(v, (size_t)reps);
             printf("%-10s %12.2f %10.2f-%-10.2f %14llu\n", names[p], v[reps / 2], v[0], v[reps - 1],
                    (unsigned long long)heap);
         }

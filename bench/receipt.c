@@ -14,17 +14,13 @@
 
 #include <openssl/crypto.h>
 
+#include "bench_stats.h"
 #include "common/common.h"
 #include "crypto/crypto.h"
 #include "keys/keys.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void report(const char *name, double *v, int n) {
-    qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+    bench_sort(v, (size_t)n);
     printf("%-22s %10.2f %10.2f %10.2f\n", name, v[n / 2], v[n / 10], v[n - 1 - n / 10]);
 }
 
