@@ -286,6 +286,12 @@ static void *worker_main(void *arg) {
 
     for (;;) {
         pthread_mutex_lock(&e->mu);
+        if (!e->head && !e->stopping) {
+            /* idle: build the next call's context now, not when it arrives */
+            pthread_mutex_unlock(&e->mu);
+            ncsl_js_runtime_prepare(rt);
+            pthread_mutex_lock(&e->mu);
+        }
         while (!e->head && !e->stopping) {
             e->idle++;
             pthread_cond_wait(&e->work_cv, &e->mu);

@@ -83,6 +83,14 @@ void ncsl_js_storage_writes_free(ncsl_storage_write *writes, size_t count);
  * threshold (mallopt M_MMAP_THRESHOLD, 128 KiB) so that freed call heaps leave the process. */
 ncsl_status ncsl_js_runtime_create(ncsl_js_runtime **out, ncsl_err *err);
 void ncsl_js_runtime_destroy(ncsl_js_runtime *rt); /* NULL does nothing */
+/* Idle-time work, outside any call, on the runtime's thread: collects the garbage that earlier
+ * calls left (when there is enough of it) and builds the next call's context ahead (the
+ * built-ins, console, storage, platform APIs and guards: everything but the call's SECRETS), so
+ * that the next ncsl_js_run skips that work. No code runs in the context before that call takes
+ * it, and each spare context serves exactly one call. Cheap when already prepared. */
+void ncsl_js_runtime_prepare(ncsl_js_runtime *rt);
+/* How many calls so far took a context built by ncsl_js_runtime_prepare (tests, stats). */
+uint64_t ncsl_js_runtime_spare_used(const ncsl_js_runtime *rt);
 
 /*
  * Runs `main(input)` of `call->code` in a fresh context. Returns NCSL_OK when main (or the

@@ -300,9 +300,10 @@ static int hash_index(JSContext *ctx, JSValueConst alg, const char *what) {
         }
     }
     if (found < 0) {
-        JS_ThrowDOMException(ctx, "NotSupportedError",
-                             "%s: %.40s%s is not supported (SHA-1, SHA-256, SHA-384, SHA-512)",
-                             what, name, len > 40 ? "..." : "");
+        ncsl__js_throw_dom_exception(
+            ctx, "NotSupportedError",
+            "%s: %.40s%s is not supported (SHA-1, SHA-256, SHA-384, SHA-512)", what, name,
+            len > 40 ? "..." : "");
     }
     JS_FreeCString(ctx, name);
     return found;
@@ -367,9 +368,10 @@ static JSValue js_get_random_values(JSContext *ctx, JSValueConst this_val, int a
                                       "typed array");
     }
     if (type < 0 || type > JS_TYPED_ARRAY_BIG_UINT64) {
-        return JS_ThrowDOMException(ctx, "TypeMismatchError",
-                                    "crypto.getRandomValues: argument 1 must be an integer typed "
-                                    "array (not a float array or a DataView)");
+        return ncsl__js_throw_dom_exception(
+            ctx, "TypeMismatchError",
+            "crypto.getRandomValues: argument 1 must be an integer typed "
+            "array (not a float array or a DataView)");
     }
     size_t off = 0, len = 0, size = 0;
     JSValue buf = JS_GetTypedArrayBuffer(ctx, v, &off, &len, NULL);
@@ -378,10 +380,11 @@ static JSValue js_get_random_values(JSContext *ctx, JSValueConst this_val, int a
     }
     if (len > RANDOM_MAX_BYTES) {
         JS_FreeValue(ctx, buf);
-        return JS_ThrowDOMException(ctx, "QuotaExceededError",
-                                    "crypto.getRandomValues: the array is %zu bytes, the limit is "
-                                    "%u",
-                                    len, RANDOM_MAX_BYTES);
+        return ncsl__js_throw_dom_exception(
+            ctx, "QuotaExceededError",
+            "crypto.getRandomValues: the array is %zu bytes, the limit is "
+            "%u",
+            len, RANDOM_MAX_BYTES);
     }
     if (JS_IsImmutableArrayBuffer(buf) == 1) {
         JS_FreeValue(ctx, buf);
@@ -450,7 +453,7 @@ static JSValue js_random_bytes(JSContext *ctx, JSValueConst this_val, int argc,
         return JS_EXCEPTION;
     }
     JSValue len_v = JS_NewInt32(ctx, (int32_t)len);
-    JSValue arr = JS_NewTypedArray(ctx, 1, &len_v, JS_TYPED_ARRAY_UINT8);
+    JSValue arr = ncsl__js_new_typed_array(ctx, 1, &len_v, JS_TYPED_ARRAY_UINT8);
     if (JS_IsException(arr)) {
         return JS_EXCEPTION;
     }
@@ -509,7 +512,7 @@ static JSValue subtle_digest(JSContext *ctx, int argc, JSValueConst *argv) {
                 ? -1
                 : digest_into(ctx, h, b.data, b.len, md);
     ncsl__js_bytes_release(ctx, &b);
-    return r < 0 ? JS_EXCEPTION : JS_NewArrayBufferCopy(ctx, md, g_hashes[h].size);
+    return r < 0 ? JS_EXCEPTION : ncsl__js_new_array_buffer_copy(ctx, md, g_hashes[h].size);
 }
 
 /* ------------------------------------------------------------------------- CryptoKey */
@@ -641,9 +644,10 @@ static int parse_usages(JSContext *ctx, JSValueConst v, unsigned *usages) {
         } else if (len == 6 && memcmp(s, "verify", 6) == 0) {
             *usages |= USAGE_VERIFY;
         } else if (other) {
-            JS_ThrowDOMException(ctx, "SyntaxError",
-                                 "crypto.subtle.importKey: keyUsages: an HMAC key can only be "
-                                 "used to sign and verify");
+            ncsl__js_throw_dom_exception(
+                ctx, "SyntaxError",
+                "crypto.subtle.importKey: keyUsages: an HMAC key can only be "
+                "used to sign and verify");
             JS_FreeCString(ctx, s);
             return -1;
         } else {
@@ -654,8 +658,8 @@ static int parse_usages(JSContext *ctx, JSValueConst v, unsigned *usages) {
         JS_FreeCString(ctx, s);
     }
     if (*usages == 0) {
-        JS_ThrowDOMException(ctx, "SyntaxError",
-                             "crypto.subtle.importKey: keyUsages must not be empty");
+        ncsl__js_throw_dom_exception(ctx, "SyntaxError",
+                                     "crypto.subtle.importKey: keyUsages must not be empty");
         return -1;
     }
     return 0;
@@ -680,8 +684,8 @@ static int check_format(JSContext *ctx, JSValueConst v, const char *what) {
             other = other || (strlen(others[j]) == len && memcmp(s, others[j], len) == 0);
         }
         if (other) {
-            JS_ThrowDOMException(ctx, "NotSupportedError",
-                                 "%s: format %s is not supported (raw only)", what, s);
+            ncsl__js_throw_dom_exception(ctx, "NotSupportedError",
+                                         "%s: format %s is not supported (raw only)", what, s);
         } else {
             JS_ThrowTypeError(ctx, "%s: format must be \"raw\"", what);
         }
@@ -700,8 +704,9 @@ static int check_hmac_name(JSContext *ctx, JSValueConst alg, const char *what) {
     }
     int ret = 0;
     if (!ascii_ieq(name, len, "HMAC")) {
-        JS_ThrowDOMException(ctx, "NotSupportedError", "%s: %.40s%s is not supported (HMAC only)",
-                             what, name, len > 40 ? "..." : "");
+        ncsl__js_throw_dom_exception(ctx, "NotSupportedError",
+                                     "%s: %.40s%s is not supported (HMAC only)", what, name,
+                                     len > 40 ? "..." : "");
         ret = -1;
     }
     JS_FreeCString(ctx, name);
@@ -775,7 +780,7 @@ static JSValue subtle_import_key(JSContext *ctx, int argc, JSValueConst *argv) {
         goto fail;
     }
     if (b.len == 0) {
-        JS_ThrowDOMException(ctx, "DataError", "%s: keyData is empty", what);
+        ncsl__js_throw_dom_exception(ctx, "DataError", "%s: keyData is empty", what);
         goto fail;
     }
     if (b.len > HMAC_MAX_KEY_BYTES) {
@@ -787,12 +792,12 @@ static JSValue subtle_import_key(JSContext *ctx, int argc, JSValueConst *argv) {
     if (have_length && length != bits) {
         /* the Web Crypto rule: more bits than keyData has, or a whole byte fewer, is DataError */
         if (!(length > bits - 8 && length <= bits)) {
-            JS_ThrowDOMException(ctx, "DataError",
-                                 "%s: algorithm.length does not match keyData (%zu bits)", what,
-                                 b.len * 8);
+            ncsl__js_throw_dom_exception(ctx, "DataError",
+                                         "%s: algorithm.length does not match keyData (%zu bits)",
+                                         what, b.len * 8);
         } else {
-            JS_ThrowDOMException(ctx, "NotSupportedError",
-                                 "%s: algorithm.length must be a multiple of 8", what);
+            ncsl__js_throw_dom_exception(ctx, "NotSupportedError",
+                                         "%s: algorithm.length must be a multiple of 8", what);
         }
         goto fail;
     }
@@ -862,13 +867,13 @@ static JSValue subtle_export_key(JSContext *ctx, int argc, JSValueConst *argv) {
         return JS_EXCEPTION;
     }
     if (!k->extractable) {
-        return JS_ThrowDOMException(ctx, "InvalidAccessError", "%s: the key is not extractable",
-                                    what);
+        return ncsl__js_throw_dom_exception(ctx, "InvalidAccessError",
+                                            "%s: the key is not extractable", what);
     }
     if (ncsl__js_gas_charge(ctx, ncsl__js_gas_bytes(k->len)) < 0) {
         return JS_EXCEPTION;
     }
-    return JS_NewArrayBufferCopy(ctx, k->key, k->len);
+    return ncsl__js_new_array_buffer_copy(ctx, k->key, k->len);
 }
 
 /* sign (magic 0) and verify (magic 1) with an HMAC key. */
@@ -889,9 +894,9 @@ static JSValue subtle_hmac(JSContext *ctx, int argc, JSValueConst *argv, bool ve
         return JS_EXCEPTION;
     }
     if (!(k->usages & (verify ? USAGE_VERIFY : USAGE_SIGN))) {
-        return JS_ThrowDOMException(ctx, "InvalidAccessError",
-                                    "%s: the key's usages do not include \"%s\"", what,
-                                    verify ? "verify" : "sign");
+        return ncsl__js_throw_dom_exception(ctx, "InvalidAccessError",
+                                            "%s: the key's usages do not include \"%s\"", what,
+                                            verify ? "verify" : "sign");
     }
     size_t mac_len = g_hashes[k->hash].size;
     if (verify) {
@@ -919,7 +924,7 @@ static JSValue subtle_hmac(JSContext *ctx, int argc, JSValueConst *argv, bool ve
         return JS_EXCEPTION;
     }
     if (!verify) {
-        JSValue out = JS_NewArrayBufferCopy(ctx, mac, mac_len);
+        JSValue out = ncsl__js_new_array_buffer_copy(ctx, mac, mac_len);
         OPENSSL_cleanse(mac, sizeof(mac));
         return out;
     }

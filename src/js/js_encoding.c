@@ -128,7 +128,7 @@ static JSValue encoder_encode(JSContext *ctx, JSValueConst this_val, int argc, J
         return JS_EXCEPTION;
     }
     if (argc < 1 || JS_IsUndefined(argv[0])) {
-        return JS_NewUint8ArrayCopy(ctx, NULL, 0);
+        return ncsl__js_new_uint8_array_copy(ctx, NULL, 0);
     }
     ncsl__js_usv u;
     if (ncsl__js_usv_get(ctx, argv[0], &u) < 0) {
@@ -136,7 +136,7 @@ static JSValue encoder_encode(JSContext *ctx, JSValueConst this_val, int argc, J
     }
     JSValue ret = JS_EXCEPTION;
     if (ncsl__js_gas_charge(ctx, ncsl__js_gas_bytes(u.len)) == 0) {
-        ret = JS_NewUint8ArrayCopy(ctx, (const uint8_t *)u.s, u.len);
+        ret = ncsl__js_new_uint8_array_copy(ctx, (const uint8_t *)u.s, u.len);
     }
     ncsl__js_usv_free(ctx, &u);
     return ret;

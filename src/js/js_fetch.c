@@ -727,7 +727,7 @@ static JSValue js_response_body(JSContext *ctx, JSValueConst this_val, int argc,
         body = JS_UNDEFINED;
     } else if (magic == B_BYTES) {
         JSValue args[1] = {body};
-        v = JS_NewTypedArray(ctx, 1, args, JS_TYPED_ARRAY_UINT8);
+        v = ncsl__js_new_typed_array(ctx, 1, args, JS_TYPED_ARRAY_UINT8);
     } else {
         if (ncsl__js_gas_charge(ctx, ncsl__js_gas_bytes(len)) < 0) {
             JS_FreeValue(ctx, body);
@@ -828,8 +828,8 @@ static JSValue response_new(JSContext *ctx, const ncsl_fetch_response *fr) {
         }
     }
     l->immutable = true;
-    r->body =
-        JS_NewArrayBufferCopy(ctx, fr->body_len ? fr->body : (const uint8_t *)"", fr->body_len);
+    r->body = ncsl__js_new_array_buffer_copy(ctx, fr->body_len ? fr->body : (const uint8_t *)"",
+                                             fr->body_len);
     if (JS_IsException(r->body)) {
         r->body = JS_UNDEFINED;
         JS_FreeValue(ctx, obj);

@@ -65,6 +65,11 @@ struct ncsl_js_runtime {
     void *wait_hook_user;
     size_t host_bytes; /* C memory held for the call outside the JS heap (the storage overlay),
                         * charged to the call's memory limit with the heap; 0 outside calls */
+    /* the next call's context, built ahead while the worker was idle (ncsl_js_runtime_prepare):
+     * no code has run in it; its call state holds what the build set up (the guard) */
+    JSContext *spare_ctx;
+    struct ncsl__js_call_state *spare_state;
+    uint64_t spare_used; /* calls that found a spare context */
 };
 
 /* `in` with every 0 field replaced by ncsl_js_run's default; `in` may be `out`. */
@@ -192,9 +197,36 @@ typedef struct ncsl__js_call_state {
     ncsl_js_runtime *js;     /* the runtime running the call */
     ncsl__js_loop *loop;     /* owned; created on first use (timers, ops) */
     /* fetch budget of the call (js_fetch.c) */
-    uint32_t fetch_requests; /* requests started */
-    uint64_t fetch_bytes;    /* response bytes received */
+    uint32_t fetch_requests;   /* requests started */
+    uint64_t fetch_bytes;      /* response bytes received */
+    unsigned intrinsics_built; /* NCSL__JS_LAZY_BIT of each built-in group built so far */
 } ncsl__js_call_state;
+
+/* ------------------------------------------------------------------------- built-ins */
+/* The built-in groups a call context builds on first use (js_intrinsics.c). */
+enum {
+    NCSL__JS_LAZY_TYPED_ARRAYS, /* ArrayBuffer, the typed arrays, DataView, Atomics */
+    NCSL__JS_LAZY_MAP_SET,      /* Map, Set, WeakMap, WeakSet */
+    NCSL__JS_LAZY_DATE,
+    NCSL__JS_LAZY_WEAK_REF,      /* WeakRef, FinalizationRegistry */
+    NCSL__JS_LAZY_DOM_EXCEPTION, /* DOMException, atob, btoa */
+    NCSL__JS_LAZY_GROUP_COUNT
+};
+#define NCSL__JS_LAZY_BIT(g) (1u << (g))
+/* The built-ins every call context gets at once (also used to read the groups' names). */
+int ncsl__js_add_eager_intrinsics(JSContext *ctx);
+/* Installs the lazy globals of every group; after the context opaque is set. 0 or -1. */
+int ncsl__js_intrinsics_init(JSContext *ctx, JSValue global);
+/* Builds the groups in `groups` (NCSL__JS_LAZY_BIT mask) not built yet. 0 or -1 (exception). */
+int ncsl__js_intrinsics_ensure(JSContext *ctx, unsigned groups);
+/* JS_NewArrayBufferCopy, JS_NewUint8ArrayCopy, JS_NewTypedArray and JS_ThrowDOMException, with
+ * their group built first: host functions must use these. */
+JSValue ncsl__js_new_array_buffer_copy(JSContext *ctx, const uint8_t *buf, size_t len);
+JSValue ncsl__js_new_uint8_array_copy(JSContext *ctx, const uint8_t *buf, size_t len);
+JSValue ncsl__js_new_typed_array(JSContext *ctx, int argc, JSValueConst *argv,
+                                 JSTypedArrayEnum type);
+JSValue ncsl__js_throw_dom_exception(JSContext *ctx, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ------------------------------------------------------------------------- event loop */
 /* Adds setTimeout, clearTimeout, setInterval, clearInterval and queueMicrotask (js_loop.c). */

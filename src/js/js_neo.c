@@ -312,7 +312,7 @@ static JSValue js_key_sign(JSContext *ctx, JSValueConst this_val, int argc, JSVa
     if (st != NCSL_OK) {
         return JS_ThrowPlainError(ctx, "key.sign: %s", err.message);
     }
-    return JS_NewUint8ArrayCopy(ctx, sig, sizeof(sig));
+    return ncsl__js_new_uint8_array_copy(ctx, sig, sizeof(sig));
 }
 
 static JSValue js_key_verify(JSContext *ctx, JSValueConst this_val, int argc, JSValueConst *argv) {

@@ -48,6 +48,8 @@ void __sanitizer_purge_allocator(void);
 #define INTERRUPT_GRACE_BYTES ((size_t)256 << 10)
 /* glibc's default mmap threshold, made fixed (see malloc_setup) */
 #define MMAP_THRESHOLD_BYTES (128 << 10)
+/* idle time (ncsl_js_runtime_prepare) collects once earlier calls left this much garbage */
+#define IDLE_GC_BYTES ((size_t)256 << 10)
 /* a call whose heap peaked this much above its start gives free memory back when it ends */
 #define TRIM_AFTER_BYTES ((size_t)8 << 20)
 
@@ -242,7 +244,11 @@ static void release_free_memory(void) {
 }
 
 /* ------------------------------------------------------------------------- runtime */
+static void spare_free(ncsl_js_runtime *js);
+static int context_build(JSContext *ctx);
+
 static void runtime_teardown(ncsl_js_runtime *js) {
+    spare_free(js);
     free(js->main_bc);
     js->main_bc = NULL;
     js->main_bc_len = 0;
@@ -350,6 +356,50 @@ void ncsl_js_runtime_set_wait_hooks(ncsl_js_runtime *js, void (*hook)(void *user
                                     void *user) {
     js->wait_hook = hook;
     js->wait_hook_user = user;
+}
+
+static void spare_free(ncsl_js_runtime *js) {
+    if (js->spare_ctx) {
+        JS_SetContextOpaque(js->spare_ctx, js->spare_state);
+        ncsl__js_guard_cleanup(js->spare_ctx);
+        JS_FreeContext(js->spare_ctx);
+        js->spare_ctx = NULL;
+    }
+    free(js->spare_state);
+    js->spare_state = NULL;
+}
+
+void ncsl_js_runtime_prepare(ncsl_js_runtime *js) {
+    if (!js || js->spare_ctx || js->deadline_ns) {
+        return; /* prepared already, or inside a call */
+    }
+    ncsl_err err;
+    if (!js->rt && runtime_setup(js, &err) != NCSL_OK) {
+        return; /* the next call retries and reports */
+    }
+    /* the garbage of earlier contexts, collected now rather than in a later call */
+    if (js->used_bytes > js->baseline_bytes + IDLE_GC_BYTES) {
+        JS_RunGC(js->rt);
+    }
+    js->spare_state = calloc(1, sizeof(*js->spare_state));
+    js->spare_ctx = js->spare_state ? JS_NewContextRaw(js->rt) : NULL;
+    if (!js->spare_ctx) {
+        free(js->spare_state);
+        js->spare_state = NULL;
+        return;
+    }
+    js->spare_state->js = js;
+    JS_SetContextOpaque(js->spare_ctx, js->spare_state);
+    if (context_build(js->spare_ctx) < 0) {
+        JS_FreeValue(js->spare_ctx, JS_GetException(js->spare_ctx));
+        spare_free(js);
+        return;
+    }
+    JS_SetContextOpaque(js->spare_ctx, NULL); /* until a call takes it */
+}
+
+uint64_t ncsl_js_runtime_spare_used(const ncsl_js_runtime *js) {
+    return js ? js->spare_used : 0;
 }
 
 void ncsl__js_loop_wait_hooks_call(ncsl_js_runtime *js, bool begin) {
@@ -558,17 +608,21 @@ static ncsl_status fail_syntax(js_call *c) {
 }
 
 /* ------------------------------------------------------------------------- call */
-static int add_intrinsics(JSContext *ctx) {
-    /* no Eval (see top), no Performance (a high-resolution timer helps timing attacks) */
-    if (JS_AddIntrinsicBaseObjects(ctx) || JS_AddIntrinsicDate(ctx) || JS_AddIntrinsicRegExp(ctx) ||
-        JS_AddIntrinsicJSON(ctx) || JS_AddIntrinsicProxy(ctx) || JS_AddIntrinsicMapSet(ctx) ||
-        JS_AddIntrinsicTypedArrays(ctx) || JS_AddIntrinsicPromise(ctx) ||
-        JS_AddIntrinsicBigInt(ctx) || JS_AddIntrinsicWeakRef(ctx) ||
-        JS_AddIntrinsicDOMException(ctx) || JS_AddIntrinsicAToB(ctx)) {
+/* Everything a call context gets that does not depend on the call: the lazy built-ins,
+ * console, storage, the platform APIs and the guards (in the call state set as the context
+ * opaque). ncsl_js_runtime_prepare does this ahead of the call. 0 or -1 (exception pending). */
+static int context_build(JSContext *ctx) {
+    if (ncsl__js_add_eager_intrinsics(ctx) < 0) {
         return -1;
     }
-    JS_AddIntrinsicRegExpCompiler(ctx);
-    return 0;
+    JSValue global = JS_GetGlobalObject(ctx);
+    int r = ncsl__js_intrinsics_init(ctx, global) < 0 || ncsl_js_console_init(ctx, global) < 0 ||
+                    ncsl_js_storage_init(ctx, global) < 0 ||
+                    ncsl__js_platform_init(ctx, global) < 0 || ncsl__js_guard_init(ctx, global) < 0
+                ? -1
+                : 0;
+    JS_FreeValue(ctx, global);
+    return r;
 }
 
 /* Runs the call's event loop (jobs, completed host operations, timers) until `promise`
@@ -696,10 +750,7 @@ static ncsl_status run_in_context(js_call *c, const ncsl_js_call *call, const ui
     char *input_copy = NULL;
 
     global = JS_GetGlobalObject(ctx);
-    if (ncsl_js_console_init(ctx, global) < 0 ||
-        ncsl_js_secrets_init(ctx, global, call->secrets, call->secret_count) < 0 ||
-        ncsl_js_storage_init(ctx, global) < 0 || ncsl__js_platform_init(ctx, global) < 0 ||
-        ncsl__js_guard_init(ctx, global) < 0) {
+    if (ncsl_js_secrets_init(ctx, global, call->secrets, call->secret_count) < 0) {
         st = fail_with_exception(c, ctx, NCSL_E_JS_EXCEPTION);
         goto out;
     }
@@ -991,8 +1042,24 @@ ncsl_status ncsl_js_run(ncsl_js_runtime *js, const ncsl_js_call *call, ncsl_js_o
         run_bc_len = bc_len;
     }
 
-    c.ctx = JS_NewContextRaw(js->rt);
-    if (!c.ctx || add_intrinsics(c.ctx) < 0) {
+    bool from_spare = js->spare_ctx != NULL;
+    if (from_spare) {
+        /* built ahead while idle: take it (and what its build set up) for this call only */
+        c.ctx = js->spare_ctx;
+        state.guard = js->spare_state->guard;
+        state.intrinsics_built = js->spare_state->intrinsics_built;
+        free(js->spare_state);
+        js->spare_ctx = NULL;
+        js->spare_state = NULL;
+        js->spare_used++;
+        JS_SetContextOpaque(c.ctx, &state);
+    } else {
+        c.ctx = JS_NewContextRaw(js->rt);
+        if (c.ctx) {
+            JS_SetContextOpaque(c.ctx, &state);
+        }
+    }
+    if (!c.ctx || (!from_spare && context_build(c.ctx) < 0)) {
         if (js->oom_hit) {
             st = limit_failure(&c);
         } else {
@@ -1000,7 +1067,6 @@ ncsl_status ncsl_js_run(ncsl_js_runtime *js, const ncsl_js_call *call, ncsl_js_o
         }
         goto out;
     }
-    JS_SetContextOpaque(c.ctx, &state);
     st = run_in_context(&c, call, run_bc, run_bc_len);
 
 out:
