@@ -46,7 +46,9 @@
 
 struct ncsl_keys {
     EVP_PKEY *sign_key; /* P-256, private */
-    EVP_PKEY *enc_key;  /* X25519, private */
+    /* signs with sign_key (its own copy of it) and keeps the pool of precomputed nonces */
+    ncsl__keys_signer *signer;
+    EVP_PKEY *enc_key; /* X25519, private */
     uint8_t sign_pub[NCSL_KEYS_P256_PUB_SIZE];
     uint8_t enc_pub[NCSL_KEYS_X25519_SIZE];
     char *path; /* "" for ephemeral keys */
@@ -208,6 +210,9 @@ static ncsl_status keys_from_private(const uint8_t d[32], const uint8_t x[32], n
         EVP_PKEY_get_raw_public_key(k->enc_key, k->enc_pub, &n) != 1 ||
         n != NCSL_KEYS_X25519_SIZE || !prk_ok) {
         st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "cannot build the identity keys");
+        goto out;
+    }
+    if ((st = ncsl__keys_signer_create(k->sign_key, &k->signer, err)) != NCSL_OK) {
         goto out;
     }
     k->path = strdup("");
@@ -592,6 +597,7 @@ void ncsl_keys_destroy(ncsl_keys *keys) {
     if (!keys) {
         return;
     }
+    ncsl__keys_signer_destroy(keys->signer); /* stops its thread, wipes its pool */
     /* EVP_PKEY_free clears private key material (OpenSSL frees key data with clear_free). */
     EVP_PKEY_free(keys->sign_key);
     EVP_PKEY_free(keys->enc_key);
@@ -624,16 +630,6 @@ void ncsl_keys_encryption_pub(const ncsl_keys *keys, uint8_t out[NCSL_KEYS_X2551
 
 /* ------------------------------------------------------------------------- operations */
 
-/* s := n - s (big-endian, s < n), turning a high-S signature into its low-S twin. */
-static void negate_mod_n(uint8_t s[32]) {
-    unsigned borrow = 0;
-    for (int i = 31; i >= 0; i--) {
-        unsigned v = (unsigned)ncsl__keys_p256_order[i] - s[i] - borrow;
-        s[i] = (uint8_t)v;
-        borrow = (v >> 8) & 1u;
-    }
-}
-
 /* ECDSA P-256/SHA-256 with `key` (borrowed) over `msg`, as raw r || s with low s. */
 static ncsl_status p256_sign(EVP_PKEY *key, const void *msg, size_t len,
                              uint8_t sig[NCSL_KEYS_P256_SIG_SIZE], ncsl_err *err) {
@@ -662,9 +658,7 @@ static ncsl_status p256_sign(EVP_PKEY *key, const void *msg, size_t len,
         st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "ECDSA signature encoding failed");
         goto out;
     }
-    if (ncsl__keys_cmp32(sig + 32, ncsl__keys_p256_half_order) > 0) {
-        negate_mod_n(sig + 32);
-    }
+    ncsl__keys_low_s(sig + 32);
 out:
     if (st != NCSL_OK) {
         memset(sig, 0, NCSL_KEYS_P256_SIG_SIZE);
@@ -684,7 +678,20 @@ ncsl_status ncsl_keys_sign(const ncsl_keys *keys, const void *msg, size_t len,
                                    : "msg",
                             "NULL argument");
     }
-    return p256_sign(keys->sign_key, msg, len, sig, err);
+    return ncsl__keys_signer_sign(keys->signer, msg, len, sig, err);
+}
+
+void ncsl_keys_presign_stats_get(const ncsl_keys *keys, ncsl_keys_presign_stats *out) {
+    ncsl__keys_signer_stats(keys->signer, out);
+}
+
+ncsl_status ncsl__keys_presign_configure(const ncsl_keys *keys, size_t capacity, bool refill,
+                                         ncsl_err *err) {
+    return ncsl__keys_signer_configure(keys->signer, capacity, refill, err);
+}
+
+bool ncsl__keys_presign_wait(const ncsl_keys *keys, size_t n, int timeout_ms) {
+    return ncsl__keys_signer_wait(keys->signer, n, timeout_ms);
 }
 
 ncsl_status ncsl_keys_ecdh(const ncsl_keys *keys, const uint8_t peer_pub[NCSL_KEYS_X25519_SIZE],

@@ -39,7 +39,8 @@
  *
  * Thread safety: load/create and destroy are not thread-safe against other calls on the same
  * handle; every other function may be called concurrently (each call uses its own OpenSSL
- * contexts over the immutable keys, as openssl-threads(7) allows).
+ * contexts over the immutable keys, as openssl-threads(7) allows; the signing key's pool of
+ * precomputed nonces has its own lock, which a signer never waits for).
  */
 #ifndef NCSL_KEYS_H
 #define NCSL_KEYS_H
@@ -102,7 +103,8 @@ NCSL_NODISCARD ncsl_status ncsl_keys_load_or_create(ncsl_tee *tee, const char *d
 NCSL_NODISCARD ncsl_status ncsl_keys_create_ephemeral(ncsl_tee *tee, ncsl_keys **out,
                                                       ncsl_err *err);
 
-/* Wipes the private keys and frees the handle. NULL does nothing. */
+/* Stops the signing key's background thread (if it runs), wipes the private keys and the
+ * precomputed nonces, and frees the handle. NULL does nothing. */
 void ncsl_keys_destroy(ncsl_keys *keys);
 
 /* True when ncsl_keys_load_or_create made new keys (first start) rather than loading them. */
@@ -122,10 +124,31 @@ void ncsl_keys_encryption_pub(const ncsl_keys *keys, uint8_t out[NCSL_KEYS_X2551
  * message is hashed here, pass it raw). Writes the signature as raw r || s (64 bytes, each half
  * big-endian, zero-padded) into `sig` (caller-owned). s is normalized to the low half (s <= n/2),
  * so each signature has one canonical form; verifiers (ours, Neo's) accept either half.
- * Thread-safe. Errors: NCSL_E_INVALID_ARG, NCSL_E_CRYPTO.
+ * The nonce comes from a pool precomputed by a background thread when one is ready (each used
+ * once, then wiped), else it is made here (see ncsl_keys_presign_stats); the first call starts
+ * that thread. Thread-safe; never waits for the pool. Errors: NCSL_E_INVALID_ARG,
+ * NCSL_E_CRYPTO.
  */
 NCSL_NODISCARD ncsl_status ncsl_keys_sign(const ncsl_keys *keys, const void *msg, size_t len,
                                           uint8_t sig[NCSL_KEYS_P256_SIG_SIZE], ncsl_err *err);
+
+/*
+ * Counters of the signing key's pool of precomputed ECDSA nonces (docs/receipts.md, "Signing
+ * speed"): ncsl_keys_sign takes a nonce from the pool when one is ready, else signs the normal
+ * way. A background thread (started by the first signature) refills the pool.
+ */
+typedef struct ncsl_keys_presign_stats {
+    uint64_t used;        /* signatures made with a precomputed nonce */
+    uint64_t fallbacks;   /* signatures made the normal way (pool off, empty, or busy) */
+    uint64_t made;        /* nonces precomputed by the background thread */
+    uint64_t made_cpu_ns; /* CPU time the background thread spent precomputing them */
+    size_t available;     /* ready in the pool now */
+    size_t capacity;      /* pool size (0: off) */
+    bool running;         /* the background thread runs */
+} ncsl_keys_presign_stats;
+
+/* A snapshot of the counters into `out` (caller-owned). Thread-safe. */
+void ncsl_keys_presign_stats_get(const ncsl_keys *keys, ncsl_keys_presign_stats *out);
 
 /*
  * X25519 (RFC 7748) between the identity's encryption key and `peer_pub` (borrowed, 32 bytes):

@@ -4,6 +4,7 @@
  * is not on the curve; P-256 has cofactor 1, so every point on the curve other than infinity,
  * which neither encoding can express, is in the prime-order group).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -27,6 +28,18 @@ int ncsl__keys_cmp32(const uint8_t a[32], const uint8_t b[32]) {
     return memcmp(a, b, 32);
 }
 
+void ncsl__keys_low_s(uint8_t s[32]) {
+    if (ncsl__keys_cmp32(s, ncsl__keys_p256_half_order) <= 0) {
+        return;
+    }
+    unsigned borrow = 0;
+    for (int i = 31; i >= 0; i--) {
+        unsigned v = (unsigned)ncsl__keys_p256_order[i] - s[i] - borrow;
+        s[i] = (uint8_t)v;
+        borrow = (v >> 8) & 1u;
+    }
+}
+
 /* Imports an encoded point (33 or 65 bytes, borrowed) as a P-256 public key. */
 static EVP_PKEY *pkey_from_point(const uint8_t *pt, size_t len) {
     EVP_PKEY_CTX *ctx = NULL;
@@ -47,11 +60,84 @@ static EVP_PKEY *pkey_from_point(const uint8_t *pt, size_t len) {
     return k;
 }
 
+/*
+ * Recently imported public keys. Importing a compressed point costs about 33 us (a square root
+ * mod p, a group made by name, checks), a third of a verification, and the same few keys are
+ * checked over and over (the enclave's own, in every receipt it verifies, parses and turns into
+ * a Neo address). This cache is process-wide state, an exception to "everything hangs off a
+ * handle" because the verification API has no handle: it holds public keys only (nothing
+ * secret), a fixed number of them, behind one lock held for a lookup; an entry is a reference
+ * each caller takes, so evicting one in use is safe. Only valid points get in. Never freed:
+ * the keys stay reachable until the process exits.
+ */
+#define PUB_CACHE_SIZE 8
+
+typedef struct pub_cache_entry {
+    uint8_t pub[NCSL_KEYS_P256_PUB_SIZE];
+    EVP_PKEY *key; /* NULL: unused slot */
+    uint64_t last; /* g_pub_cache_clock at the last hit: evict the oldest */
+} pub_cache_entry;
+
+static pthread_mutex_t g_pub_cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static pub_cache_entry g_pub_cache[PUB_CACHE_SIZE];
+static uint64_t g_pub_cache_clock;
+
+/* A new reference to the cached key of `pub`, or NULL. */
+static EVP_PKEY *pub_cache_get(const uint8_t pub[NCSL_KEYS_P256_PUB_SIZE]) {
+    EVP_PKEY *k = NULL;
+    pthread_mutex_lock(&g_pub_cache_mu);
+    for (size_t i = 0; i < PUB_CACHE_SIZE; i++) {
+        pub_cache_entry *e = &g_pub_cache[i];
+        if (e->key && memcmp(e->pub, pub, NCSL_KEYS_P256_PUB_SIZE) == 0) {
+            if (EVP_PKEY_up_ref(e->key) == 1) {
+                k = e->key;
+                e->last = ++g_pub_cache_clock;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g_pub_cache_mu);
+    return k;
+}
+
+/* Adds `k` (borrowed: the cache takes its own reference) for `pub`, evicting the oldest. */
+static void pub_cache_put(const uint8_t pub[NCSL_KEYS_P256_PUB_SIZE], EVP_PKEY *k) {
+    EVP_PKEY *old = NULL;
+    if (EVP_PKEY_up_ref(k) != 1) {
+        return;
+    }
+    pthread_mutex_lock(&g_pub_cache_mu);
+    pub_cache_entry *victim = &g_pub_cache[0];
+    for (size_t i = 0; i < PUB_CACHE_SIZE; i++) {
+        pub_cache_entry *e = &g_pub_cache[i];
+        if (e->key && memcmp(e->pub, pub, NCSL_KEYS_P256_PUB_SIZE) == 0) {
+            victim = e; /* another thread imported it meanwhile: keep one */
+            break;
+        }
+        if (!e->key || (victim->key && e->last < victim->last)) {
+            victim = e;
+        }
+    }
+    old = victim->key;
+    memcpy(victim->pub, pub, NCSL_KEYS_P256_PUB_SIZE);
+    victim->key = k;
+    victim->last = ++g_pub_cache_clock;
+    pthread_mutex_unlock(&g_pub_cache_mu);
+    EVP_PKEY_free(old);
+}
+
 EVP_PKEY *ncsl__keys_p256_pkey_from_pub(const uint8_t pub[NCSL_KEYS_P256_PUB_SIZE]) {
     if (pub[0] != 0x02 && pub[0] != 0x03) {
         return NULL;
     }
-    return pkey_from_point(pub, NCSL_KEYS_P256_PUB_SIZE);
+    EVP_PKEY *k = pub_cache_get(pub);
+    if (!k) {
+        k = pkey_from_point(pub, NCSL_KEYS_P256_PUB_SIZE);
+        if (k) {
+            pub_cache_put(pub, k);
+        }
+    }
+    return k;
 }
 
 /* x and y of a P-256 key (borrowed), each 32 bytes big-endian. */

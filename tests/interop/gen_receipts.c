@@ -10,7 +10,9 @@
  * The cases vary what an independent encoder could get wrong: empty ids, non-ASCII ids (some
  * lines with \u escapes and surrogate pairs, some with raw UTF-8), the longest ids allowed with
  * multi-byte characters (bytes != characters), the shortest executionId, the smallest and largest
- * timestamps, extreme hash bytes, and the current time.
+ * timestamps, extreme hash bytes, and the current time. Every case is signed twice, once with a
+ * nonce from the signing key's precomputed pool and once on the normal path (member "path":
+ * "pool" or "fresh"; the key's counters confirm which path each signature took).
  *
  *   ncsl_interop_gen_receipts      (no arguments; exit 0 on success, 1 on any failure)
  */
@@ -22,6 +24,7 @@
 
 #include "crypto/crypto.h"
 #include "keys/keys.h"
+#include "keys/keys_int.h"
 #include "receipt/receipt.h"
 
 /* A test case: NULL strings mean "" for functionId/userId (the API allows both). */
@@ -56,7 +59,9 @@ static int hex_member(json_t *obj, const char *key, const uint8_t *data, size_t 
     return rc;
 }
 
-static int emit(ncsl_keys *keys, const gen_case *c) {
+/* Signs case `c` with `keys`, on the pool path when `pool` (the caller filled the pool). */
+static int emit(ncsl_keys *keys, const gen_case *c, bool pool) {
+    ncsl_keys_presign_stats before, after;
     ncsl_receipt_input in;
     ncsl_receipt r;
     ncsl_err err;
@@ -74,8 +79,16 @@ static int emit(ncsl_keys *keys, const gen_case *c) {
                ncsl_crypto_sha256(c->output, strlen(c->output), in.output_hash, &err) != NCSL_OK) {
         return fail("sha256", &err);
     }
+    ncsl_keys_presign_stats_get(keys, &before);
     if (ncsl_receipt_sign(keys, &in, &r, &err) != NCSL_OK) {
         return fail(c->name, &err);
+    }
+    ncsl_keys_presign_stats_get(keys, &after);
+    if (after.used - before.used != (pool ? 1u : 0u)) {
+        fprintf(stderr, "gen_receipts: %s: signed on the %s path, not the %s path\n", c->name,
+                pool ? "normal" : "pool", pool ? "pool" : "normal");
+        ncsl_receipt_cleanup(&r);
+        return 1;
     }
 
     int rc = 1;
@@ -105,6 +118,7 @@ static int emit(ncsl_keys *keys, const gen_case *c) {
     }
     line = json_object();
     if (!line || json_object_set_new(line, "case", json_string(c->name)) != 0 ||
+        json_object_set_new(line, "path", json_string(pool ? "pool" : "fresh")) != 0 ||
         json_object_set(line, "receipt", receipt) != 0 ||
         hex_member(line, "message", msg, msg_len) != 0 ||
         json_object_set_new(line, "neoAddress", json_string(address)) != 0 ||
@@ -186,9 +200,23 @@ int main(void) {
             goto out;
         }
     }
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        if (emit(keys[cases[i].key], &cases[i]) != 0) {
-            goto out;
+    for (int pool = 1; pool >= 0; pool--) {
+        for (int i = 0; i < 2; i++) {
+            /* The pool full (the thread starts now), or off. */
+            if (ncsl__keys_presign_configure(keys[i], pool ? NCSL__KEYS_PRESIGN_DEFAULT : 0, true,
+                                             &err) != NCSL_OK) {
+                fail("pool", &err);
+                goto out;
+            }
+            if (pool && !ncsl__keys_presign_wait(keys[i], NCSL__KEYS_PRESIGN_DEFAULT, 30000)) {
+                fprintf(stderr, "gen_receipts: the nonce pool did not fill in 30 s\n");
+                goto out;
+            }
+        }
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            if (emit(keys[cases[i].key], &cases[i], pool) != 0) {
+                goto out;
+            }
         }
     }
     rc = fflush(stdout) == 0 ? 0 : 1;

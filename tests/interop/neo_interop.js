@@ -400,6 +400,11 @@ function main() {
             check("gen: the longest ids (256-byte executionId, 1024-byte functionId, userId)",
                 parsed.some((f) => f.executionId.length === 256 && f.functionId.length === 1024 &&
                     f.userId.length === 1024));
+            check("gen: receipts signed with a precomputed nonce and on the normal path",
+                g.items.some((it) => it.path === "pool") && g.items.some((it) => it.path === "fresh"));
+            const rs = parsed.map((f) => f.signature.slice(0, 64));
+            check("gen: every signature has its own r (no nonce used twice)",
+                new Set(rs).size === rs.length, `${new Set(rs).size} of ${rs.length}`);
             check("gen: every line carries NCSL's message hex and Neo address",
                 g.items.every((it) => typeof it.message === "string" &&
                     typeof it.neoAddress === "string"));
