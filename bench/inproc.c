@@ -4,6 +4,8 @@
  *   sandbox  ncsl_js_run on one runtime in this thread (context creation, bytecode from the
  *            shared cache, input parse, main, result serialization)
  *   engine   ncsl_engine_execute through the worker pool (adds the queue and thread hand-off)
+ *   process  ncsl_engine_execute with process isolation: the same call in a worker process
+ *            (adds encoding the call and its result, and two socket round trips)
  *   compile  ncsl_js_compile with the bytecode cache emptied before each call: what deploying
  *            a function costs (a temporary runtime, the parse, the cache insert); the two paths
  *            above load bytecode from the cache after their first call
@@ -104,6 +106,10 @@ static int run_engine(ncsl_engine *e, int calls, double *us_per_call, uint64_t *
 }
 
 int main(int argc, char **argv) {
+    /* a worker process of the "process" path: this program started again by the engine */
+    if (argc > 1 && strcmp(argv[1], NCSL_ENGINE_WORKER_FLAG) == 0) {
+        return ncsl_engine_worker_main(argc, argv);
+    }
     int calls = 20000, reps = 5;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--calls") == 0 && i + 1 < argc) {
@@ -128,22 +134,31 @@ int main(int argc, char **argv) {
         fprintf(stderr, "engine: %s\n", err.message);
         return 1;
     }
+    ncsl_engine *pe = NULL;
+    o.isolation = NCSL_ISOLATION_PROCESS;
+    if (ncsl_engine_create(&o, &pe, &err) != NCSL_OK) {
+        fprintf(stderr, "process engine: %s\n", err.message);
+        ncsl_engine_destroy(e);
+        return 1;
+    }
     printf("ncsl %s, QuickJS-ng %s; %d calls x %d reps per path, median [min-max]\n",
            ncsl_version(), ncsl_quickjs_version(), calls, reps);
     printf("%-10s %12s %22s %14s\n", "path", "us/call", "[min-max]", "heap B/call");
-    const char *names[] = {"sandbox", "engine", "compile"};
+    const char *names[] = {"sandbox", "engine", "process", "compile"};
     int rc = 0;
-    for (int p = 0; p < 3 && rc == 0; p++) {
+    for (int p = 0; p < 4 && rc == 0; p++) {
         double v[100];
         uint64_t heap = 0; /* for compile: bytecode bytes */
         double warm;
-        int n = p == 2 ? (calls + 9) / 10 : calls; /* a tenth as many: each empties the cache */
+        int n = p == 3 ? (calls + 9) / 10 : calls; /* a tenth as many: each empties the cache */
         rc = p == 0   ? run_sandbox(200, &warm, &heap)
              : p == 1 ? run_engine(e, 200, &warm, &heap)
+             : p == 2 ? run_engine(pe, 200, &warm, &heap)
                       : run_compile(20, &warm, &heap);
         for (int r = 0; r < reps && rc == 0; r++) {
             rc = p == 0   ? run_sandbox(n, &v[r], &heap)
                  : p == 1 ? run_engine(e, n, &v[r], &heap)
+                 : p == 2 ? run_engine(pe, n, &v[r], &heap)
                           : run_compile(n, &v[r], &heap);
         }
         if (rc == 0) {
@@ -152,6 +167,7 @@ int main(int argc, char **argv) {
                    (unsigned long long)heap);
         }
     }
+    ncsl_engine_destroy(pe);
     ncsl_engine_destroy(e);
     return rc == 0 ? 0 : 1;
 }

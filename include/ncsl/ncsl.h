@@ -148,8 +148,16 @@ NCSL_API int ncsl_log_level_parse(const char *name);
 typedef struct ncsl_engine ncsl_engine;
 typedef struct ncsl_result ncsl_result;
 
+/* Where calls run (DESIGN.md section 7). */
+typedef enum ncsl_isolation {
+    NCSL_ISOLATION_THREAD = 0,  /* worker threads of this process (the default) */
+    NCSL_ISOLATION_PROCESS = 1, /* worker processes started with posix_spawn: a call that crashes
+                                 * the engine costs one worker and that call, never the caller */
+} ncsl_isolation;
+
 typedef struct ncsl_engine_options {
-    unsigned workers;          /* worker threads, each with its own JSRuntime; 0 = CPU count */
+    unsigned workers;          /* worker threads, each with its own JSRuntime; 0 = CPU count
+                                * (process isolation: worker processes) */
     unsigned max_workers;      /* workers in all, counting those added while calls wait for
                                 * fetch or timers (see engine.c); 0 = 64; at least `workers` */
     unsigned queue_size;       /* calls that may wait for a worker before NCSL_E_BUSY */
@@ -161,19 +169,32 @@ typedef struct ncsl_engine_options {
     size_t max_code_bytes;     /* function source */
     size_t max_input_bytes;    /* input JSON text */
     uint64_t gas_limit;        /* gas per call (docs/javascript.md, "Gas"); 0 = 1,000,000 */
+    ncsl_isolation isolation;  /* NCSL_ISOLATION_THREAD by default */
+    /* NCSL_ISOLATION_PROCESS: the program started (posix_spawn, never fork) as a worker with
+     * the arguments NCSL_ENGINE_WORKER_FLAG and a descriptor number; its main() must hand them
+     * to ncsl_engine_worker_main. NULL: this program (/proc/self/exe). Copied by create. */
+    const char *worker_executable;
 } ncsl_engine_options;
 
 /* Fills `opts` with the defaults (512 MiB, 5000 ms, 1 MiB stack, 1 MiB output, 64 KiB logs,
  * 1 MiB code, 1 MiB input, 1,000,000 gas, CPU-count workers, queue 256). `opts` is borrowed. */
 NCSL_API void ncsl_engine_options_default(ncsl_engine_options *opts);
 
-/* Starts the worker threads. `opts` is copied (NULL: defaults). On success the caller frees
- * *out with ncsl_engine_destroy. */
+/* Starts the worker threads (process isolation: the worker processes, each supervised by a
+ * thread). `opts` is copied (NULL: defaults). On success the caller frees *out with
+ * ncsl_engine_destroy. */
 NCSL_API NCSL_NODISCARD ncsl_status ncsl_engine_create(const ncsl_engine_options *opts,
                                                        ncsl_engine **out, ncsl_err *err);
 /* Stops accepting calls, lets queued and running calls finish, joins the workers and frees the
  * engine. NULL does nothing. */
 NCSL_API void ncsl_engine_destroy(ncsl_engine *engine);
+
+/* Process isolation: a program that may be started as a worker calls this first thing in main()
+ * when argv[1] is NCSL_ENGINE_WORKER_FLAG, and returns what it returns (0 when the engine closed
+ * the worker's socket, non-zero on a protocol or start-up failure). It serves calls on the
+ * descriptor named by argv[2] until the engine closes it or dies. */
+#define NCSL_ENGINE_WORKER_FLAG "--exec-worker"
+NCSL_API int ncsl_engine_worker_main(int argc, char **argv);
 
 /* One secret passed to a call: name and value are borrowed for the duration of the submit. */
 typedef struct ncsl_secret {

@@ -17,7 +17,7 @@
  *       "EnableDebugMode": false              Occlum.json "debuggable" (for `ncsl occlum init`)
  *       "MaxMemoryMB": 1024                   1..1048576; JavaScript.MaxMemoryMB must fit in it
  *       "MaxThreads": 32                      3..4096; HttpThreads + Workers + 1 must fit in it
- *       "MaxProcesses": 16                    accepted, unused (no worker processes yet)
+ *       "MaxProcesses": 16                    1..4096; worker processes with Isolation "process"
  *       "MaxExecutionTimeSeconds": 60         1..86400; JavaScript.TimeoutMs must fit in it
  *     }
  *   },
@@ -58,7 +58,8 @@
  *     "MaxInputBytes": 1048576                1..1073741824, input JSON
  *     "Workers": 0                            0..1024, 0 = derived (CPU count, within MaxThreads)
  *     "GasLimit": 1000000                     1000..10^12, gas per call (docs/javascript.md)
- *   },
+ *     "Isolation": "thread"                   thread | process (worker processes: a crash
+ *   },                                        costs one call; Tee.Occlum.MaxProcesses of them)
  *   "Fetch": {                                the JS fetch (src/fetch)
  *     "AllowedHosts": []                      up to 128 of "host", "*.domain", "*", IPv4, "[IPv6]",
  *                                             each optionally ":PORT"; [] = fetch is off
@@ -73,8 +74,9 @@
  * Cross-field rules (ncsl_config_finalize): an explicit JavaScript.TimeoutMs above
  * Tee.Occlum.MaxExecutionTimeSeconds is an error, the default is lowered to fit (with a note);
  * explicit HttpThreads/Workers that do not fit MaxThreads are an error, derived ones are sized to
- * fit. Unknown keys, wrong types, out-of-range values and duplicate keys are errors naming the
- * key path.
+ * fit; with Isolation "process" the workers are Tee.Occlum.MaxProcesses processes, each watched
+ * by one daemon thread that counts against MaxThreads instead of the worker. Unknown keys, wrong
+ * types, out-of-range values and duplicate keys are errors naming the key path.
  */
 #include "config.h"
 
@@ -103,6 +105,7 @@ typedef enum key_kind {
     KEY_BACKEND,    /* char[size]: "sqlite" (the one backend of this build) */
     KEY_SEALPOLICY, /* bool: "MRENCLAVE" true, "MRSIGNER" false */
     KEY_HOSTLIST,   /* fetch.allowed_hosts / allowed_host_count */
+    KEY_ISOLATION,  /* ncsl_isolation: "thread" | "process" */
     KEY_SECTION,    /* nested object */
 } key_kind;
 
@@ -141,7 +144,7 @@ static const key_spec g_occlum_keys[] = {
     K_BOOL("EnableDebugMode", tee.occlum.enable_debug_mode),
     K_NUM("MaxMemoryMB", KEY_UINT, tee.occlum.max_memory_mb, 1, 1048576),
     K_NUM("MaxThreads", KEY_UINT, tee.occlum.max_threads, 3, 4096),
-    K_NUM("MaxProcesses", KEY_UINT, tee.occlum.max_processes, 1, 4096, .unused = true),
+    K_NUM("MaxProcesses", KEY_UINT, tee.occlum.max_processes, 1, 4096),
     K_NUM("MaxExecutionTimeSeconds", KEY_UINT, tee.occlum.max_execution_time_seconds, 1, 86400),
 };
 
@@ -198,6 +201,7 @@ static const key_spec g_js_keys[] = {
     K_NUM("MaxInputBytes", KEY_SIZE, js.max_input_bytes, 1, GIB, .scale = 1),
     K_NUM("Workers", KEY_UINT, js.workers, 0, 1024, .set_bit = NCSL_CONFIG_SET_WORKERS),
     K_NUM("GasLimit", KEY_SIZE, js.gas_limit, 1000, 1000000000000ull, .scale = 1),
+    {.name = "Isolation", .kind = KEY_ISOLATION, .offset = OFF(js.isolation)},
 };
 
 static const key_spec g_fetch_keys[] = {
@@ -226,7 +230,6 @@ static const unused_reason g_unused_reasons[] = {
     {"Tee.Occlum.LogLevel", "Occlum's LibOS log level; this build runs outside Occlum"},
     {"Tee.Occlum.NodeJsPath", "the JavaScript engine (QuickJS-ng) is built in"},
     {"Tee.Occlum.TempDir", "NCSL writes no temporary files"},
-    {"Tee.Occlum.MaxProcesses", "NCSL starts no worker processes in this build"},
 };
 
 const char *ncsl_config_unused_reason(const char *key) {
@@ -604,6 +607,17 @@ static ncsl_status load_value(ncsl_config *cfg, json_t *v, const char *path, con
         return NCSL_OK;
     case KEY_HOSTLIST:
         return load_host_list(cfg, v, path, err);
+    case KEY_ISOLATION: {
+        const char *p = json_is_string(v) ? json_string_value(v) : "";
+        if (strcasecmp(p, "thread") != 0 && strcasecmp(p, "process") != 0) {
+            return ncsl_err_set(err, NCSL_E_CONFIG, path,
+                                "expected \"thread\" (worker threads, the default) or "
+                                "\"process\" (worker processes)");
+        }
+        *(ncsl_isolation *)(base + k->offset) =
+            strcasecmp(p, "process") == 0 ? NCSL_ISOLATION_PROCESS : NCSL_ISOLATION_THREAD;
+        return NCSL_OK;
+    }
     case KEY_SEALPOLICY: {
         const char *p = json_is_string(v) ? json_string_value(v) : "";
         if (strcasecmp(p, "MRSIGNER") != 0 && strcasecmp(p, "MRENCLAVE") != 0) {
@@ -747,6 +761,42 @@ static unsigned min_u(unsigned a, unsigned b) {
     return a < b ? a : b;
 }
 
+/* Isolation "process": MaxProcesses worker processes, each watched by one daemon thread; those
+ * threads and the HTTP pool share MaxThreads (the processes' own threads are Occlum's
+ * max_num_of_threads business, docs/occlum.md). */
+static ncsl_status finalize_processes(ncsl_config *cfg, unsigned budget, unsigned cpus,
+                                      ncsl_err *err) {
+    unsigned p = cfg->tee.occlum.max_processes;
+    bool h_set = (cfg->set_mask & NCSL_CONFIG_SET_HTTP_THREADS) && cfg->server.http_threads > 0;
+    unsigned h = cfg->server.http_threads;
+    if (p + 1 > budget) {
+        return ncsl_err_set(err, NCSL_E_CONFIG, "Tee.Occlum.MaxProcesses",
+                            "%u worker processes (one daemon thread each) leave no room for an "
+                            "HTTP thread within Tee.Occlum.MaxThreads (%u)",
+                            p, cfg->tee.occlum.max_threads);
+    }
+    if (h_set && h + p > budget) {
+        return ncsl_err_set(err, NCSL_E_CONFIG, "Tee.Occlum.MaxThreads",
+                            "Server.HttpThreads (%u) + Tee.Occlum.MaxProcesses (%u) + 1 main "
+                            "thread = %u exceeds Tee.Occlum.MaxThreads (%u)",
+                            h, p, h + p + 1, cfg->tee.occlum.max_threads);
+    }
+    if (!h_set) {
+        h = min_u(cpus, budget - p);
+    }
+    if ((cfg->set_mask & NCSL_CONFIG_SET_WORKERS) && cfg->js.workers > 0 && cfg->js.workers != p) {
+        note_add(cfg,
+                 "JavaScript.Workers (%u) is not used with JavaScript.Isolation \"process\": "
+                 "Tee.Occlum.MaxProcesses (%u) worker processes run",
+                 cfg->js.workers, p);
+    }
+    cfg->server.http_threads = h;
+    cfg->js.workers = p;
+    cfg->js.max_workers = p;
+    cfg->js.queue_size = cfg->server.queue_size;
+    return NCSL_OK;
+}
+
 ncsl_status ncsl_config_finalize(ncsl_config *cfg, ncsl_err *err) {
     cfg->note_count = 0;
 
@@ -776,6 +826,9 @@ ncsl_status ncsl_config_finalize(ncsl_config *cfg, ncsl_err *err) {
     /* Threads: HTTP pool + JS workers + the main thread must fit MaxThreads. */
     unsigned budget = cfg->tee.occlum.max_threads - 1; /* max_threads >= 3 */
     unsigned cpus = ncsl_cpu_count();
+    if (cfg->js.isolation == NCSL_ISOLATION_PROCESS) {
+        return finalize_processes(cfg, budget, cpus, err);
+    }
     bool h_set = (cfg->set_mask & NCSL_CONFIG_SET_HTTP_THREADS) && cfg->server.http_threads > 0;
     bool w_set = (cfg->set_mask & NCSL_CONFIG_SET_WORKERS) && cfg->js.workers > 0;
     unsigned h = cfg->server.http_threads;

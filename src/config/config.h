@@ -33,7 +33,7 @@ typedef struct ncsl_config_occlum {
     bool enable_debug_mode;
     unsigned max_memory_mb;              /* default 1024 */
     unsigned max_threads;                /* default 32: bounds the daemon's thread count */
-    unsigned max_processes;              /* default 16 */
+    unsigned max_processes;              /* default 16: worker processes (Isolation "process") */
     unsigned max_execution_time_seconds; /* default 60: upper bound of any call's deadline */
 } ncsl_config_occlum;
 

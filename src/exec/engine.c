@@ -16,14 +16,33 @@
  *
  * Shutdown (ncsl_engine_destroy) refuses new jobs, lets the workers drain what is queued, then
  * joins them.
+ *
+ * Process isolation (opts.isolation, proc.c): each worker thread supervises one worker process
+ * instead of owning a runtime, and runs its jobs there. The queue, the limits, the storage
+ * commit and the callbacks stay here, unchanged. A worker that fails during a call (it died,
+ * broke the protocol, or gave no answer within a hard bound above the call's timeout) costs that
+ * call, answered NCSL_E_INTERNAL; its thread reaps it and starts a replacement before taking the
+ * next job. No workers are added for waiting calls in this mode (a worker process blocks while
+ * its call waits): `workers` processes run, `max_workers` is `workers`.
  */
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "exec/exec_int.h"
 
 #define DEFAULT_MAX_WORKERS 64u
+/* Process isolation: how long past its timeout a call may take before its worker is deemed
+ * hung (the worker enforces the timeout itself; this catches a worker that cannot). */
+#ifdef NCSL_SANITIZE
+#define PROC_HARD_GRACE_MS 15000u
+#else
+#define PROC_HARD_GRACE_MS 5000u
+#endif
+#define PROC_RESPAWN_MAX_MS 5000u /* back-off between failed starts of a replacement */
 
 typedef struct job {
     struct job *next;
@@ -63,6 +82,13 @@ struct ncsl_engine {
     uint64_t workers_added; /* started because calls were waiting */
     pthread_t *threads;     /* max_workers slots */
     unsigned thread_count;  /* threads actually created */
+    /* process isolation */
+    bool procs;
+    char *worker_exe;         /* the program spawned as a worker */
+    size_t proc_max_payload;  /* the largest frame a worker may send */
+    unsigned live;            /* worker processes running now */
+    uint64_t worker_restarts; /* replacements started */
+    uint64_t worker_failures; /* workers lost during a call (each cost that call) */
 };
 
 void ncsl_engine_options_default(ncsl_engine_options *o) {
@@ -109,6 +135,10 @@ static ncsl_status options_check(const ncsl_engine_options *o, ncsl_err *err) {
         o->max_input_bytes == 0) {
         return ncsl_err_set(err, NCSL_E_INVALID_ARG, "limits",
                             "output, log, code and input limits must be positive");
+    }
+    if (o->isolation != NCSL_ISOLATION_THREAD && o->isolation != NCSL_ISOLATION_PROCESS) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "isolation",
+                            "isolation must be NCSL_ISOLATION_THREAD or NCSL_ISOLATION_PROCESS");
     }
     if (o->workers > 1024 || o->max_workers > 1024) {
         return ncsl_err_set(err, NCSL_E_INVALID_ARG, o->workers > 1024 ? "workers" : "max_workers",
@@ -161,21 +191,58 @@ static ncsl_status commit_storage(const job *j, ncsl_result *res, ncsl_err *err)
     return st;
 }
 
-/* Runs one job on this worker's runtime and hands the result to the job's callback. */
-static void run_job(ncsl_engine *e, ncsl_js_runtime *rt, job *j) {
+/* What a worker thread runs calls on: its own runtime, or its worker process. */
+typedef struct runner {
+    ncsl_js_runtime *rt;
+    ncsl__proc_worker *proc;
+    unsigned index;
+} runner;
+
+/* Process isolation: the hard bound of one call in its worker. */
+static uint64_t proc_hard_ms(const job *j) {
+    return (uint64_t)j->limits.timeout_ms + j->limits.timeout_ms / 2 + PROC_HARD_GRACE_MS;
+}
+
+/* Runs the call in the worker process. false: the worker failed; the call was answered
+ * NCSL_E_INTERNAL and the caller must stop the worker. */
+static bool run_in_process(ncsl_engine *e, runner *w, job *j, const ncsl_js_call *call,
+                           ncsl_result *res, ncsl_status *st, ncsl_err *err) {
+    ncsl_err werr;
+    ncsl_err_clear(&werr);
+    ncsl_status ws =
+        ncsl__proc_worker_run(w->proc, call, proc_hard_ms(j), st, &res->outcome, err, &werr);
+    if (ws == NCSL_OK) {
+        return true;
+    }
+    NCSL_LOG_WARN("exec", "worker process %u (pid %ld) failed during a call: %s", w->index,
+                  (long)ncsl__proc_worker_pid(w->proc), werr.message);
+    ncsl_result_destroy(res);
+    pthread_mutex_lock(&e->mu);
+    e->live--;
+    e->worker_failures++;
+    pthread_mutex_unlock(&e->mu);
+    ncsl_err_set(err, NCSL_E_INTERNAL, NULL,
+                 "the worker process running the call failed; the call did not complete");
+    finish_job(e, j, NCSL_E_INTERNAL, NULL, err);
+    return false;
+}
+
+/* Runs one job on this worker's runtime (or process) and hands the result to the job's
+ * callback. false: the worker process failed (see run_in_process). */
+static bool run_job(ncsl_engine *e, runner *w, job *j) {
     ncsl_err err;
     ncsl_err_clear(&err);
     ncsl_result *res = calloc(1, sizeof(*res));
     if (!res) {
         ncsl_err_set(&err, NCSL_E_NOMEM, NULL, "out of memory for the result");
         finish_job(e, j, NCSL_E_NOMEM, NULL, &err);
-        return;
+        return true;
     }
     if (ncsl_uuid_v4(res->execution_id) != NCSL_OK) {
         free(res);
         ncsl_err_set(&err, NCSL_E_INTERNAL, NULL, "the random source failed");
         finish_job(e, j, NCSL_E_INTERNAL, NULL, &err);
-        return;
+        return true;
     }
     ncsl_js_call call = {
         .code = j->code,
@@ -190,7 +257,14 @@ static void run_job(ncsl_engine *e, ncsl_js_runtime *rt, job *j) {
         .function_id = j->function_id,
     };
     uint64_t t0 = ncsl_now_ns();
-    ncsl_status st = ncsl_js_run(rt, &call, &res->outcome, &err);
+    ncsl_status st = NCSL_OK;
+    if (w->proc) {
+        if (!run_in_process(e, w, j, &call, res, &st, &err)) {
+            return false;
+        }
+    } else {
+        st = ncsl_js_run(w->rt, &call, &res->outcome, &err);
+    }
     /* only a call that succeeded has writes; a failed one never reaches the store */
     bool committed = false;
     if (st == NCSL_OK && res->outcome.storage_write_count && j->storage) {
@@ -205,6 +279,7 @@ static void run_job(ncsl_engine *e, ncsl_js_runtime *rt, job *j) {
         ncsl_result_destroy(res);
         finish_job(e, j, st, NULL, &err);
     }
+    return true;
 }
 
 typedef struct worker_arg {
@@ -213,6 +288,7 @@ typedef struct worker_arg {
 } worker_arg;
 
 static void *worker_main(void *arg);
+static void *proc_worker_main(void *arg);
 
 /* Starts worker number e->thread_count. Called with e->mu held. */
 static ncsl_status start_worker(ncsl_engine *e, ncsl_err *err) {
@@ -222,7 +298,8 @@ static ncsl_status start_worker(ncsl_engine *e, ncsl_err *err) {
     }
     wa->engine = e;
     wa->index = e->thread_count;
-    if (pthread_create(&e->threads[e->thread_count], &e->attr, worker_main, wa) != 0) {
+    if (pthread_create(&e->threads[e->thread_count], &e->attr,
+                       e->procs ? proc_worker_main : worker_main, wa) != 0) {
         free(wa);
         return ncsl_err_set(err, NCSL_E_INTERNAL, "workers", "cannot start worker thread %u",
                             e->thread_count);
@@ -263,6 +340,28 @@ static void worker_wait_hook(void *user, bool begin) {
     pthread_mutex_unlock(&e->mu);
 }
 
+/* Waits for the next job and counts it as running; NULL when the engine stops and the queue is
+ * drained. */
+static job *take_job(ncsl_engine *e) {
+    pthread_mutex_lock(&e->mu);
+    while (!e->head && !e->stopping) {
+        e->idle++;
+        pthread_cond_wait(&e->work_cv, &e->mu);
+        e->idle--;
+    }
+    job *j = e->head;
+    if (j) {
+        e->head = j->next;
+        if (!e->head) {
+            e->tail = NULL;
+        }
+        e->queued--;
+        e->busy++;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return j;
+}
+
 static void *worker_main(void *arg) {
     ncsl_engine *e = ((worker_arg *)arg)->engine;
     unsigned index = ((worker_arg *)arg)->index;
@@ -284,36 +383,106 @@ static void *worker_main(void *arg) {
     }
     ncsl_js_runtime_set_wait_hooks(rt, worker_wait_hook, e);
 
-    for (;;) {
-        pthread_mutex_lock(&e->mu);
-        if (!e->head && !e->stopping) {
-            /* idle: build the next call's context now, not when it arrives */
-            pthread_mutex_unlock(&e->mu);
-            ncsl_js_runtime_prepare(rt);
-            pthread_mutex_lock(&e->mu);
-        }
-        while (!e->head && !e->stopping) {
-            e->idle++;
-            pthread_cond_wait(&e->work_cv, &e->mu);
-            e->idle--;
-        }
-        job *j = e->head;
-        if (!j) { /* stopping and drained */
-            pthread_mutex_unlock(&e->mu);
-            break;
-        }
-        e->head = j->next;
-        if (!e->head) {
-            e->tail = NULL;
-        }
-        e->queued--;
-        e->busy++;
-        pthread_mutex_unlock(&e->mu);
-
-        run_job(e, rt, j);
+    runner w = {.rt = rt, .index = index};
+    job *j = NULL;
+    ncsl_js_runtime_prepare(rt);
+    while ((j = take_job(e)) != NULL) {
+        run_job(e, &w, j);
         job_free(j);
+        /* idle: build the next call's context now, not when it arrives */
+        pthread_mutex_lock(&e->mu);
+        bool idle = !e->head;
+        pthread_mutex_unlock(&e->mu);
+        if (idle) {
+            ncsl_js_runtime_prepare(rt);
+        }
     }
     ncsl_js_runtime_destroy(rt);
+    return NULL;
+}
+
+/* Sleeps up to `ms` or until the engine stops. Returns whether it stops. */
+static bool wait_unless_stopping(ncsl_engine *e, unsigned ms) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000u;
+    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&e->mu);
+    if (!e->stopping) {
+        pthread_cond_timedwait(&e->work_cv, &e->mu, &ts);
+    }
+    bool stopping = e->stopping;
+    pthread_mutex_unlock(&e->mu);
+    return stopping;
+}
+
+/* Process isolation: supervises one worker process (see the file comment). */
+static void *proc_worker_main(void *arg) {
+    ncsl_engine *e = ((worker_arg *)arg)->engine;
+    unsigned index = ((worker_arg *)arg)->index;
+    free(arg);
+
+    runner w = {.index = index};
+    ncsl_err err;
+    ncsl_status st = ncsl__proc_worker_start(e->worker_exe, e->opts.stack_size_bytes,
+                                             e->proc_max_payload, index, &w.proc, &err);
+    pthread_mutex_lock(&e->mu);
+    e->started++;
+    if (st != NCSL_OK) {
+        e->failed++;
+    } else {
+        e->live++;
+    }
+    pthread_cond_broadcast(&e->ready_cv);
+    pthread_mutex_unlock(&e->mu);
+    if (st != NCSL_OK) {
+        NCSL_LOG_ERROR("exec", "%s", err.message);
+        return NULL;
+    }
+
+    unsigned backoff = 100;
+    for (;;) {
+        if (!w.proc) {
+            st = ncsl__proc_worker_start(e->worker_exe, e->opts.stack_size_bytes,
+                                         e->proc_max_payload, index, &w.proc, &err);
+            if (st != NCSL_OK) {
+                NCSL_LOG_ERROR("exec", "cannot replace worker process %u (retry in %u ms): %s",
+                               index, backoff, err.message);
+                if (wait_unless_stopping(e, backoff)) {
+                    break; /* the other workers drain the queue; destroy answers the rest */
+                }
+                backoff = backoff * 2 > PROC_RESPAWN_MAX_MS ? PROC_RESPAWN_MAX_MS : backoff * 2;
+                continue;
+            }
+            backoff = 100;
+            pthread_mutex_lock(&e->mu);
+            e->live++;
+            e->worker_restarts++;
+            pthread_mutex_unlock(&e->mu);
+            NCSL_LOG_INFO("exec", "worker process %u replaced (pid %ld)", index,
+                          (long)ncsl__proc_worker_pid(w.proc));
+        }
+        job *j = take_job(e);
+        if (!j) {
+            break;
+        }
+        bool ok = run_job(e, &w, j);
+        job_free(j);
+        if (!ok) {
+            ncsl__proc_worker_stop(w.proc, true, index);
+            w.proc = NULL;
+        }
+    }
+    if (w.proc) {
+        ncsl__proc_worker_stop(w.proc, false, index);
+        pthread_mutex_lock(&e->mu);
+        e->live--;
+        pthread_mutex_unlock(&e->mu);
+    }
     return NULL;
 }
 
@@ -325,6 +494,32 @@ static size_t worker_thread_stack(const ncsl_engine_options *o) {
     s *= 2; /* ASan frames are much larger */
 #endif
     return s < ((size_t)8 << 20) ? ((size_t)8 << 20) : s;
+}
+
+/* Process isolation: the program to spawn and the largest frame a worker may send (a result,
+ * its logs and its storage writes, all bounded by the call's limits; the heap bounds the writes).
+ */
+static ncsl_status proc_setup(ncsl_engine *e, const char *exe, ncsl_err *err) {
+    if (exe && *exe) {
+        e->worker_exe = ncsl_strdup(exe);
+    } else {
+        char path[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+        if (n <= 0 || (size_t)n >= sizeof(path) - 1) {
+            return ncsl_err_set(err, NCSL_E_IO, "worker_executable",
+                                "cannot find this program (/proc/self/exe) to start workers");
+        }
+        path[n] = '\0';
+        e->worker_exe = ncsl_strdup(path);
+    }
+    if (!e->worker_exe) {
+        return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+    }
+    const ncsl_engine_options *o = &e->opts;
+    uint64_t max = (uint64_t)o->memory_limit_bytes * 2 + o->max_output_bytes +
+                   (uint64_t)o->max_log_bytes * 8 + ((uint64_t)16 << 20);
+    e->proc_max_payload = max > UINT32_MAX ? UINT32_MAX : (size_t)max;
+    return NCSL_OK;
 }
 
 ncsl_status ncsl_engine_create(const ncsl_engine_options *opts, ncsl_engine **out, ncsl_err *err) {
@@ -363,6 +558,15 @@ ncsl_status ncsl_engine_create(const ncsl_engine_options *opts, ncsl_engine **ou
     pthread_mutex_init(&e->mu, NULL);
     pthread_cond_init(&e->work_cv, NULL);
     pthread_cond_init(&e->ready_cv, NULL);
+    e->procs = e->opts.isolation == NCSL_ISOLATION_PROCESS;
+    e->opts.worker_executable = NULL; /* borrowed by the caller: e->worker_exe is our copy */
+    if (e->procs) {
+        e->max_workers = e->opts.workers;
+        st = proc_setup(e, opts ? opts->worker_executable : NULL, err);
+        if (st != NCSL_OK) {
+            goto out;
+        }
+    }
     e->threads = calloc(e->max_workers, sizeof(*e->threads));
     if (!e->threads) {
         st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
@@ -395,8 +599,8 @@ ncsl_status ncsl_engine_create(const ncsl_engine_options *opts, ncsl_engine **ou
                          "%u of %u workers could not create a JS runtime", failed, e->thread_count);
         goto out;
     }
-    NCSL_LOG_DEBUG("exec", "engine started: %u workers, queue %u", e->thread_count,
-                   e->opts.queue_size);
+    NCSL_LOG_DEBUG("exec", "engine started: %u worker %s, queue %u", e->thread_count,
+                   e->procs ? "processes" : "threads", e->opts.queue_size);
 
 out:
     if (st != NCSL_OK) {
@@ -432,6 +636,7 @@ void ncsl_engine_destroy(ncsl_engine *e) {
         job_free(j);
     }
     free(e->threads);
+    free(e->worker_exe);
     pthread_cond_destroy(&e->ready_cv);
     pthread_cond_destroy(&e->work_cv);
     pthread_mutex_destroy(&e->mu);
@@ -550,7 +755,10 @@ void ncsl_engine_get_stats(ncsl_engine *e, ncsl_engine_stats *out) {
         return;
     }
     pthread_mutex_lock(&e->mu);
-    out->workers = e->thread_count;
+    out->workers = e->procs ? e->live : e->thread_count;
+    out->process_isolation = e->procs;
+    out->worker_restarts = e->worker_restarts;
+    out->worker_failures = e->worker_failures;
     out->busy_workers = e->busy;
     out->waiting_workers = e->waiting;
     out->max_workers = e->max_workers;

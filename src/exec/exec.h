@@ -19,6 +19,10 @@ typedef struct ncsl_engine_stats {
     unsigned queue_capacity;
     uint64_t completed;
     uint64_t rejected_busy;
+    /* process isolation (`workers` then counts the worker processes running now) */
+    bool process_isolation;
+    uint64_t worker_restarts; /* replacement worker processes started */
+    uint64_t worker_failures; /* worker processes lost during a call (each cost that call) */
 } ncsl_engine_stats;
 
 void ncsl_engine_get_stats(ncsl_engine *engine, ncsl_engine_stats *out);

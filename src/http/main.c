@@ -231,6 +231,10 @@ static int wait_signal(const sigset_t *set, long ms) {
 }
 
 int main(int argc, char **argv) {
+    /* A worker process of the engine's process isolation (ncsl.h), started by ncsld itself. */
+    if (argc > 1 && strcmp(argv[1], NCSL_ENGINE_WORKER_FLAG) == 0) {
+        return ncsl_engine_worker_main(argc, argv);
+    }
     int rc = 0;
     ncsl_engine *engine = NULL;
     ncsl_tee *tee = NULL;

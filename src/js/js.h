@@ -120,6 +120,9 @@ struct ncsl_keys;
  * Thread-safe (calls that already started may still use the previous keys).
  */
 void ncsl_js_set_identity_keys(const struct ncsl_keys *keys);
+/* The keys installed now (borrowed; NULL when none): the engine hands them to worker processes
+ * (process isolation). Thread-safe. */
+const struct ncsl_keys *ncsl_js_get_identity_keys(void);
 /* Keys that Neo.keys.get derived in this process (a name asked twice in one call counts once):
  * lets a tool say that ephemeral keys were used. Thread-safe. */
 uint64_t ncsl_js_identity_key_derivations(void);

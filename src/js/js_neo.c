@@ -60,6 +60,10 @@ void ncsl_js_set_identity_keys(const ncsl_keys *keys) {
     __atomic_store_n(&g_identity_keys, keys, __ATOMIC_RELEASE);
 }
 
+const ncsl_keys *ncsl_js_get_identity_keys(void) {
+    return __atomic_load_n(&g_identity_keys, __ATOMIC_ACQUIRE);
+}
+
 uint64_t ncsl_js_identity_key_derivations(void) {
     return __atomic_load_n(&g_derivations, __ATOMIC_RELAXED);
 }

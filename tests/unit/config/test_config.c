@@ -98,7 +98,7 @@ static void test_seed_tee_block(void **state) {
     assert_string_equal(cfg.tee.occlum.node_js_path, "/bin/node");
     assert_true(has_unused(&cfg, "Tee.Occlum.NodeJsPath"));
     assert_true(has_unused(&cfg, "Tee.EnclavePath"));
-    assert_true(has_unused(&cfg, "Tee.Occlum.MaxProcesses"));
+    assert_false(has_unused(&cfg, "Tee.Occlum.MaxProcesses")); /* used: Isolation "process" */
     assert_false(has_unused(&cfg, "Tee.Occlum.MaxThreads"));
     assert_false(has_unused(&cfg, "Tee.Occlum.MaxExecutionTimeSeconds"));
     assert_string_not_equal(ncsl_config_unused_reason("Tee.Occlum.NodeJsPath"), "");
@@ -177,6 +177,9 @@ static void test_errors_name_the_key(void **state) {
         {"{\"Limits\":{\"StorageQuotaBytes\":10}}", "Limits.StorageQuotaBytes", "between"},
         {"{\"Limits\":{\"MaxStorageKeyBytes\":2048}}", "Limits.MaxStorageKeyBytes", "between"},
         {"{\"Limits\":[]}", "Limits", "expected an object"},
+        {"{\"JavaScript\":{\"Isolation\":\"fork\"}}", "JavaScript.Isolation", "\"process\""},
+        {"{\"JavaScript\":{\"Isolation\":1}}", "JavaScript.Isolation", "\"thread\""},
+        {"{\"JavaScript\":{\"Isolation\":null}}", "JavaScript.Isolation", "expected"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ncsl_config cfg;
@@ -445,6 +448,67 @@ static void test_max_threads(void **state) {
     assert_int_equal(cfg.js.workers, cpus);
 }
 
+static void test_isolation(void **state) {
+    (void)state;
+    ncsl_config cfg;
+    ncsl_err err;
+    /* default: threads */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(cfg.js.isolation, NCSL_ISOLATION_THREAD);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.js.isolation, NCSL_ISOLATION_THREAD);
+    /* "process" (any case): MaxProcesses worker processes, no extra workers */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"JavaScript\":{\"Isolation\":\"Process\"},"
+                          "\"Tee\":{\"Occlum\":{\"MaxProcesses\":3}}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(cfg.js.isolation, NCSL_ISOLATION_PROCESS);
+    assert_false(has_unused(&cfg, "Tee.Occlum.MaxProcesses"));
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.js.workers, 3);
+    assert_int_equal(cfg.js.max_workers, 3);
+    assert_true(cfg.server.http_threads >= 1);
+    assert_true(cfg.server.http_threads + 3 + 1 <= cfg.tee.occlum.max_threads);
+    /* "thread" explicitly: MaxProcesses has no effect on the workers */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg, "{\"JavaScript\":{\"Isolation\":\"thread\",\"Workers\":2}}", &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.js.isolation, NCSL_ISOLATION_THREAD);
+    assert_int_equal(cfg.js.workers, 2);
+    /* an explicit Workers is not used with processes: a note says so */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"JavaScript\":{\"Isolation\":\"process\",\"Workers\":5},"
+                          "\"Tee\":{\"Occlum\":{\"MaxProcesses\":2}}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_OK);
+    assert_int_equal(cfg.js.workers, 2);
+    assert_int_equal(cfg.note_count, 1);
+    assert_non_null(strstr(cfg.notes[0], "JavaScript.Workers"));
+    /* the processes' daemon threads must fit MaxThreads */
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"JavaScript\":{\"Isolation\":\"process\"},"
+                          "\"Tee\":{\"Occlum\":{\"MaxProcesses\":31,\"MaxThreads\":32}}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_E_CONFIG);
+    assert_string_equal(err.field, "Tee.Occlum.MaxProcesses");
+    ncsl_config_defaults(&cfg);
+    assert_int_equal(load(&cfg,
+                          "{\"JavaScript\":{\"Isolation\":\"process\"},"
+                          "\"Server\":{\"HttpThreads\":20},"
+                          "\"Tee\":{\"Occlum\":{\"MaxProcesses\":16,\"MaxThreads\":32}}}",
+                          &err),
+                     NCSL_OK);
+    assert_int_equal(ncsl_config_finalize(&cfg, &err), NCSL_E_CONFIG);
+    assert_string_equal(err.field, "Tee.Occlum.MaxThreads");
+}
+
 static void test_max_execution_time(void **state) {
     (void)state;
     ncsl_config cfg;
@@ -606,6 +670,7 @@ int main(void) {
         cmocka_unit_test(test_tee_type_and_env),
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_max_threads),
+        cmocka_unit_test(test_isolation),
         cmocka_unit_test(test_max_execution_time),
         cmocka_unit_test(test_fetch_section),
     };
