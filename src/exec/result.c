@@ -4,7 +4,7 @@
 #include "exec/exec_int.h"
 
 bool ncsl__status_is_js_failure(ncsl_status st) {
-    return st >= NCSL_E_JS_EXCEPTION && st <= NCSL_E_JS_BAD_RESULT;
+    return st >= NCSL_E_JS_EXCEPTION && st <= NCSL_E_JS_GAS;
 }
 
 void ncsl_result_destroy(ncsl_result *r) {

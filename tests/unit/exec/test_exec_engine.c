@@ -104,6 +104,21 @@ static void test_failure_keeps_logs(void **state) {
     assert_string_equal(ncsl_status_code(st), "EXECUTION_ERROR");
     assert_int_equal(ncsl_status_http(st), 422);
     ncsl_result_destroy(r);
+
+    /* every JS failure keeps its result, the gas limit's too (logs, error, gas used) */
+    ncsl_exec_request req = {
+        .code = "function main() { console.log('spent'); for (;;) {} }",
+        .gas_limit = 1000,
+    };
+    req.code_len = strlen(req.code);
+    r = NULL;
+    st = ncsl_engine_execute(e, &req, &r, &err);
+    assert_int_equal(st, NCSL_E_JS_GAS);
+    assert_non_null(r);
+    assert_int_equal(ncsl_result_status(r), NCSL_E_JS_GAS);
+    assert_non_null(strstr(ncsl_result_logs_json(r, NULL), "spent"));
+    assert_true(ncsl_result_gas_used(r) > 1000);
+    ncsl_result_destroy(r);
     ncsl_engine_destroy(e);
 }
 
