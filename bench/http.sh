@@ -7,7 +7,8 @@
 # and its RSS. The daemon runs with the per-user rate limit off (Limits.RequestsPerSecond 0).
 #
 #   bench/http.sh                 (DURATION=5 REPS=3 by default)
-#   NCSL_URL=http://127.0.0.1:8080 NCSL_ADMIN_KEY=... bench/http.sh   use a running server
+#   NCSL_URL=http://127.0.0.1:8080 NCSL_ADMIN_KEY=... [NCSL_PID=...] bench/http.sh   use a running
+#                                 server (NCSL_PID: its pid, for CPU per request and RSS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5}
@@ -62,7 +63,8 @@ run_wrk() {
     fi
 }
 
-ticks() { [ -n "$pid" ] && awk '{print $14 + $15}' "/proc/$pid/stat" || echo 0; }
+stat_pid=${pid:-${NCSL_PID:-}}
+ticks() { [ -n "$stat_pid" ] && awk '{print $14 + $15}' "/proc/$stat_pid/stat" || echo 0; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "machine: $(nproc) cpus ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB; $DURATION s x $REPS reps, medians"
 run_wrk execute 2 16 1 >/dev/null # warm-up
@@ -93,4 +95,6 @@ for c in $CONCS; do
         printf '%-8s %-10s %10s %10s %10s %12s   (errors: %s)\n' "$target" "-t$t -c$n" "$rps" "$p50" "$p99" "$cpu" "$errs"
     done
 done
-[ -n "$pid" ] && echo "ncsld RSS after the runs: $(awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status")"
+if [ -n "$stat_pid" ]; then
+    echo "ncsld RSS after the runs: $(awk '/VmRSS/ {print $2 " kB"}' "/proc/$stat_pid/status")"
+fi

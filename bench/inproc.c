@@ -1,8 +1,13 @@
 /*
  * In-process benchmark: microseconds per call of the canonical function with a fresh JS context
- * per call, without HTTP. Two paths:
+ * per call, without HTTP. Paths:
  *   sandbox  ncsl_js_run on one runtime in this thread (context creation, bytecode from the
  *            shared cache, input parse, main, result serialization)
+ *   prepared the same call with its context built ahead (ncsl_js_runtime_prepare between calls,
+ *            as an idle worker does): us/call is the call's own time (the request's critical
+ *            path); the "total" column adds the preparation (CPU per call when nothing is idle)
+ *   +receipt prepared, then the receipt a response carries: SHA-256 of code, input and output
+ *            and an ECDSA P-256 signature (precomputed nonces when the pool has one)
  *   engine   ncsl_engine_execute through the worker pool (adds the queue and thread hand-off)
  *   process  ncsl_engine_execute with process isolation: the same call in a worker process
  *            (adds encoding the call and its result, and two socket round trips)
@@ -19,14 +24,40 @@
 #include <string.h>
 
 #include "bench_stats.h"
+#include "crypto/crypto.h"
 #include "exec/exec.h"
 #include "js/js.h"
+#include "keys/keys.h"
+#include "receipt/receipt.h"
 
 static const char *CODE = "function main(input) { return { result: input.value * 2 }; }";
 static const char *INPUT = "{\"value\": 42}";
 static const char *EXPECT = "{\"result\":84}";
 
-static int run_sandbox(int calls, double *us_per_call, uint64_t *heap) {
+enum { SANDBOX, PREPARED, RECEIPT };
+
+/* The receipt of one call, as ncsld makes it (src/http/route_trust.c). */
+static int sign_receipt(ncsl_keys *keys, const char *result, size_t result_len) {
+    ncsl_receipt_input in;
+    memset(&in, 0, sizeof(in));
+    in.execution_id = "00000000-0000-4000-8000-000000000000";
+    in.function_id = "bench";
+    in.user_id = "bench";
+    ncsl_receipt rc;
+    ncsl_err err;
+    int ok = ncsl_crypto_sha256(CODE, strlen(CODE), in.code_hash, &err) == NCSL_OK &&
+             ncsl_crypto_sha256(INPUT, strlen(INPUT), in.input_hash, &err) == NCSL_OK &&
+             ncsl_crypto_sha256(result, result_len, in.output_hash, &err) == NCSL_OK &&
+             ncsl_receipt_sign(keys, &in, &rc, &err) == NCSL_OK;
+    if (ok) {
+        ncsl_receipt_cleanup(&rc);
+    }
+    return ok ? 0 : -1;
+}
+
+/* *us_per_call: the timed part of each call; *total_us: the same plus the preparation. */
+static int run_sandbox(int mode, ncsl_keys *keys, int calls, double *us_per_call, double *total_us,
+                       uint64_t *heap) {
     ncsl_js_runtime *rt = NULL;
     ncsl_err err;
     if (ncsl_js_runtime_create(&rt, &err) != NCSL_OK) {
@@ -46,19 +77,28 @@ static int run_sandbox(int calls, double *us_per_call, uint64_t *heap) {
                    .max_output_bytes = o.max_output_bytes,
                    .max_log_bytes = o.max_log_bytes},
     };
-    uint64_t t0 = ncsl_now_ns();
+    uint64_t timed = 0, prep = 0;
     for (int i = 0; i < calls; i++) {
+        if (mode != SANDBOX) {
+            uint64_t p0 = ncsl_now_ns();
+            ncsl_js_runtime_prepare(rt);
+            prep += ncsl_now_ns() - p0;
+        }
+        uint64_t t0 = ncsl_now_ns();
         ncsl_js_outcome out;
-        if (ncsl_js_run(rt, &call, &out, &err) != NCSL_OK || strcmp(out.result_json, EXPECT) != 0) {
+        if (ncsl_js_run(rt, &call, &out, &err) != NCSL_OK || strcmp(out.result_json, EXPECT) != 0 ||
+            (mode == RECEIPT && sign_receipt(keys, out.result_json, out.result_len) < 0)) {
             fprintf(stderr, "sandbox call failed: %s\n", err.message);
             ncsl_js_outcome_cleanup(&out);
             ncsl_js_runtime_destroy(rt);
             return -1;
         }
+        timed += ncsl_now_ns() - t0;
         *heap = out.memory_used_bytes;
         ncsl_js_outcome_cleanup(&out);
     }
-    *us_per_call = (double)(ncsl_now_ns() - t0) / 1000.0 / calls;
+    *us_per_call = (double)timed / 1000.0 / calls;
+    *total_us = (double)(timed + prep) / 1000.0 / calls;
     ncsl_js_runtime_destroy(rt);
     return 0;
 }
@@ -141,32 +181,46 @@ int main(int argc, char **argv) {
         ncsl_engine_destroy(e);
         return 1;
     }
+    ncsl_keys *keys = NULL;
+    if (ncsl_keys_create_ephemeral(NULL, &keys, &err) != NCSL_OK) {
+        fprintf(stderr, "keys: %s\n", err.message);
+        ncsl_engine_destroy(pe);
+        ncsl_engine_destroy(e);
+        return 1;
+    }
     printf("ncsl %s, QuickJS-ng %s; %d calls x %d reps per path, median [min-max]\n",
            ncsl_version(), ncsl_quickjs_version(), calls, reps);
-    printf("%-10s %12s %22s %14s\n", "path", "us/call", "[min-max]", "heap B/call");
-    const char *names[] = {"sandbox", "engine", "process", "compile"};
+    printf("%-10s %12s %22s %12s %14s\n", "path", "us/call", "[min-max]", "total us",
+           "heap B/call");
+    const char *names[] = {"sandbox", "prepared", "+receipt", "engine", "process", "compile"};
     int rc = 0;
-    for (int p = 0; p < 4 && rc == 0; p++) {
-        double v[100];
+    for (int p = 0; p < 6 && rc == 0; p++) {
+        double v[100], tot[100];
         uint64_t heap = 0; /* for compile: bytecode bytes */
-        double warm;
-        int n = p == 3 ? (calls + 9) / 10 : calls; /* a tenth as many: each empties the cache */
-        rc = p == 0   ? run_sandbox(200, &warm, &heap)
-             : p == 1 ? run_engine(e, 200, &warm, &heap)
-             : p == 2 ? run_engine(pe, 200, &warm, &heap)
-                      : run_compile(20, &warm, &heap);
-        for (int r = 0; r < reps && rc == 0; r++) {
-            rc = p == 0   ? run_sandbox(n, &v[r], &heap)
-                 : p == 1 ? run_engine(e, n, &v[r], &heap)
-                 : p == 2 ? run_engine(pe, n, &v[r], &heap)
-                          : run_compile(n, &v[r], &heap);
+        double warm, warm_tot;
+        int n = p == 5 ? (calls + 9) / 10 : calls;   /* a tenth as many: each empties the cache */
+        for (int r = -1; r < reps && rc == 0; r++) { /* r = -1: warm-up */
+            int m = r < 0 ? (p == 5 ? 20 : 200) : n;
+            double *us = r < 0 ? &warm : &v[r];
+            double *t = r < 0 ? &warm_tot : &tot[r];
+            *t = -1;
+            rc = p <= 2   ? run_sandbox(p, keys, m, us, t, &heap)
+                 : p == 3 ? run_engine(e, m, us, &heap)
+                 : p == 4 ? run_engine(pe, m, us, &heap)
+                          : run_compile(m, us, &heap);
         }
         if (rc == 0) {
             bench_sort(v, (size_t)reps);
-            printf("%-10s %12.2f %10.2f-%-10.2f %14llu\n", names[p], v[reps / 2], v[0], v[reps - 1],
-                   (unsigned long long)heap);
+            bench_sort(tot, (size_t)reps);
+            char total[32] = "-";
+            if (tot[reps / 2] >= 0) {
+                snprintf(total, sizeof(total), "%.2f", tot[reps / 2]);
+            }
+            printf("%-10s %12.2f %10.2f-%-10.2f %12s %14llu\n", names[p], v[reps / 2], v[0],
+                   v[reps - 1], total, (unsigned long long)heap);
         }
     }
+    ncsl_keys_destroy(keys);
     ncsl_engine_destroy(pe);
     ncsl_engine_destroy(e);
     return rc == 0 ? 0 : 1;
