@@ -422,25 +422,29 @@ static int fire_timer(JSContext *ctx, ncsl__js_loop *l, size_t i) {
 }
 
 /* ------------------------------------------------------------------------- the loop */
+/* QuickJS makes each function on first use (function-list properties are lazy) */
+static const JSCFunctionListEntry g_loop_funcs[] = {
+    JS_CFUNC_DEF("setTimeout", 2, js_set_timeout),
+    JS_CFUNC_DEF("clearTimeout", 1, js_clear_timer),
+    JS_CFUNC_DEF("setInterval", 2, js_set_interval),
+    JS_CFUNC_DEF("clearInterval", 1, js_clear_timer),
+};
+
 int ncsl__js_loop_init(JSContext *ctx, JSValue global) {
-    static const struct {
-        const char *name;
-        JSCFunction *fn;
-        int length;
-    } funcs[] = {
-        {"setTimeout", js_set_timeout, 2},         {"clearTimeout", js_clear_timer, 1},
-        {"setInterval", js_set_interval, 2},       {"clearInterval", js_clear_timer, 1},
-        {"queueMicrotask", js_queue_microtask, 1},
-    };
-    for (size_t i = 0; i < sizeof(funcs) / sizeof(funcs[0]); i++) {
-        JSValue f = JS_NewCFunction(ctx, funcs[i].fn, funcs[i].name, funcs[i].length);
-        if (JS_IsException(f) ||
-            JS_DefinePropertyValueStr(ctx, global, funcs[i].name, f,
-                                      JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE) < 0) {
-            return -1;
-        }
+    if (JS_SetPropertyFunctionList(ctx, global, g_loop_funcs, (int)NCSL_ARRAY_LEN(g_loop_funcs)) <
+        0) {
+        return -1;
     }
-    return 0;
+    /* replaces QuickJS's own (whose jobs would run outside the call's loop); a function list
+     * cannot replace a property that exists */
+    JSValue f = JS_NewCFunction(ctx, js_queue_microtask, "queueMicrotask", 1);
+    if (JS_IsException(f)) {
+        return -1;
+    }
+    return JS_DefinePropertyValueStr(ctx, global, "queueMicrotask", f,
+                                     JS_PROP_WRITABLE | JS_PROP_CONFIGURABLE) < 0
+               ? -1
+               : 0;
 }
 
 static void wait_for_events(ncsl_js_runtime *js, mailbox *mb, uint64_t until_ns) {

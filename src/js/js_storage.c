@@ -697,12 +697,19 @@ static JSValue js_storage_method(JSContext *ctx, JSValueConst this_val, int argc
     return settle(ctx, v);
 }
 
+/* JS_CFUNC_MAGIC_DEF with read-only, non-configurable properties: with the object made
+ * non-extensible that is a frozen object, and the methods stay QuickJS's lazily made function
+ * properties (JS_FreezeObject would build all five in every call) */
+#define STORAGE_METHOD(name, length, op)                                                           \
+    {                                                                                              \
+        name, 0, JS_DEF_CFUNC, op, .u = {                                                          \
+            .func = {length, JS_CFUNC_generic_magic, {.generic_magic = js_storage_method}}         \
+        }                                                                                          \
+    }
 static const JSCFunctionListEntry g_storage_funcs[] = {
-    JS_CFUNC_MAGIC_DEF("get", 1, js_storage_method, OP_GET),
-    JS_CFUNC_MAGIC_DEF("set", 2, js_storage_method, OP_SET),
-    JS_CFUNC_MAGIC_DEF("remove", 1, js_storage_method, OP_REMOVE),
-    JS_CFUNC_MAGIC_DEF("list", 0, js_storage_method, OP_LIST),
-    JS_CFUNC_MAGIC_DEF("clear", 0, js_storage_method, OP_CLEAR),
+    STORAGE_METHOD("get", 1, OP_GET),       STORAGE_METHOD("set", 2, OP_SET),
+    STORAGE_METHOD("remove", 1, OP_REMOVE), STORAGE_METHOD("list", 0, OP_LIST),
+    STORAGE_METHOD("clear", 0, OP_CLEAR),
 };
 
 int ncsl_js_storage_init(JSContext *ctx, JSValue global) {
@@ -712,7 +719,7 @@ int ncsl_js_storage_init(JSContext *ctx, JSValue global) {
     }
     if (JS_SetPropertyFunctionList(ctx, obj, g_storage_funcs,
                                    (int)NCSL_ARRAY_LEN(g_storage_funcs)) < 0 ||
-        JS_FreezeObject(ctx, obj) < 0) {
+        JS_PreventExtensions(ctx, obj) < 0) {
         JS_FreeValue(ctx, obj);
         return -1;
     }
