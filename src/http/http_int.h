@@ -185,6 +185,21 @@ const http_route *ncsl__http_find_route(const char *path, const char *method, bo
 /* The route table (server.c): `*count` entries, static. */
 const http_route *ncsl__http_routes(size_t *count);
 
+/* ------------------------------------------------------------------ ids and clocks (ids.c) */
+#define NCSL_HTTP_TS_SIZE 32  /* an RFC 3339 UTC timestamp with milliseconds and its NUL */
+#define NCSL_HTTP_U64_SIZE 21 /* a uint64_t in decimal and its NUL */
+
+/* A new random UUID v4 (from a per-thread pool of CSPRNG bytes); NCSL_E_INTERNAL when the
+ * random generator fails. */
+ncsl_status ncsl__http_request_id(char out[NCSL_HTTP_ID_SIZE]);
+/* Now as ncsl_time_rfc3339 writes it ("2024-05-01T12:00:00.123Z"); returns its length. */
+size_t ncsl__http_timestamp(char out[NCSL_HTTP_TS_SIZE]);
+/* `unix_ms` in the same form, as receipts show it (ncsl__trust_time_format); returns 24, or 0
+ * past 9999-12-31T23:59:59.999Z. */
+size_t ncsl__http_time_format(uint64_t unix_ms, char out[NCSL_HTTP_TS_SIZE]);
+/* `v` in decimal; returns its length. */
+size_t ncsl__http_u64_dec(char out[NCSL_HTTP_U64_SIZE], uint64_t v);
+
 /* ------------------------------------------------------------------ answers (server.c) */
 
 /* {"success":false,"error":{code,message,field?,details?},"metadata"} into `b`. */
@@ -204,6 +219,9 @@ enum MHD_Result ncsl__http_answer_error(http_req *r, int status, const char *cod
                                         const char *message, const char *field, const char *allow);
 /* The status's HTTP code and API code, with err's message and field. */
 enum MHD_Result ncsl__http_answer_status(http_req *r, ncsl_status st, const ncsl_err *err);
+/* jansson's json_dump_callback sink appending to the ncsl_buf `buf` (-1 once it is out of
+ * memory): serializes straight into an answer, without an intermediate string. */
+int ncsl__http_buf_dump(const char *text, size_t len, void *buf);
 /* {"success":true,"data":<data>,"metadata"} with status 200; `data` is taken (decref'd). */
 enum MHD_Result ncsl__http_answer_data(http_req *r, json_t *data);
 /* The same with another status (201 for creations). */
@@ -285,6 +303,12 @@ enum MHD_Result ncsl__http_route_openapi(http_req *r);
 /* openapi_doc.c (generated at build time from docs/openapi.json): the document's bytes. */
 extern const unsigned char ncsl__http_openapi_json[];
 extern const size_t ncsl__http_openapi_json_len;
+
+/* route_trust.c: appends `rc` as JSON, byte for byte what json_dumps(JSON_COMPACT |
+ * JSON_PRESERVE_ORDER) makes of ncsl_receipt_to_json(rc); false (with `b` as it was, unless out
+ * of memory) when a string is not UTF-8 or the timestamp is past year 9999. */
+struct ncsl_receipt;
+bool ncsl__http_receipt_json(ncsl_buf *b, const struct ncsl_receipt *rc);
 
 /* route_trust.c: signs the receipt of an execution that ran (`r`'s hashes and ids, the result's
  * executionId, `output` hashed) and appends ,"receipt":{...} to `b`. Appends nothing when the

@@ -44,10 +44,20 @@
 
 /* ------------------------------------------------------------------------- envelope */
 void ncsl__http_append_metadata(ncsl_buf *b, const http_req *r) {
-    char ts[40];
-    ncsl_time_rfc3339(ts, sizeof(ts));
-    ncsl_buf_printf(b, ",\"metadata\":{\"requestId\":\"%s\",\"timestamp\":\"%s\"}}", r->request_id,
-                    ts);
+    static const char k1[] = ",\"metadata\":{\"requestId\":\"";
+    static const char k2[] = "\",\"timestamp\":\"";
+    static const char k3[] = "\"}}";
+    char ts[NCSL_HTTP_TS_SIZE];
+    size_t ts_len = ncsl__http_timestamp(ts);
+    size_t id_len = strlen(r->request_id); /* a UUID or "req-<digits>": nothing to escape */
+    if (!ncsl_buf_reserve(b, sizeof(k1) + sizeof(k2) + sizeof(k3) + id_len + ts_len)) {
+        return;
+    }
+    ncsl_buf_append(b, k1, sizeof(k1) - 1);
+    ncsl_buf_append(b, r->request_id, id_len);
+    ncsl_buf_append(b, k2, sizeof(k2) - 1);
+    ncsl_buf_append(b, ts, ts_len);
+    ncsl_buf_append(b, k3, sizeof(k3) - 1);
 }
 
 /* {"success":false,"error":{"code","message","field"?,"details"?},"metadata"} */
@@ -69,24 +79,46 @@ void ncsl__http_build_error(ncsl_buf *b, const http_req *r, const char *code, co
     ncsl__http_append_metadata(b, r);
 }
 
+/* "name": "value" (`name` is one of ours: nothing to escape). */
 static void append_json_str_field(ncsl_buf *b, const char *name, const char *value) {
-    ncsl_buf_printf(b, "\"%s\":", name);
+    ncsl_buf_append(b, "\"", 1);
+    ncsl_buf_append_str(b, name);
+    ncsl_buf_append(b, "\":", 2);
     value = value ? value : "";
     ncsl_buf_append_json_string(b, value, strlen(value));
 }
 
+static void append_u64(ncsl_buf *b, uint64_t v) {
+    char d[NCSL_HTTP_U64_SIZE];
+    ncsl_buf_append(b, d, ncsl__http_u64_dec(d, v));
+}
+
 static void append_result_stats(ncsl_buf *b, const ncsl_result *res) {
-    const char *logs = ncsl_result_logs_json(res, NULL);
+    size_t logs_len = 0;
+    const char *logs = ncsl_result_logs_json(res, &logs_len);
     ncsl_buf_append_str(b, ",\"logs\":");
-    ncsl_buf_append_str(b, logs && *logs ? logs : "[]");
-    ncsl_buf_append_str(b, ",");
+    if (logs && *logs) {
+        ncsl_buf_append(b, logs, logs_len);
+    } else {
+        ncsl_buf_append(b, "[]", 2);
+    }
+    ncsl_buf_append(b, ",", 1);
     append_json_str_field(b, "executionId", ncsl_result_execution_id(res));
     uint64_t us = ncsl_result_execution_time_us(res);
-    ncsl_buf_printf(b, ",\"executionTimeMs\":%llu.%03llu,\"memoryUsedBytes\":%llu,\"gasUsed\":%llu",
-                    (unsigned long long)(us / 1000), (unsigned long long)(us % 1000),
-                    (unsigned long long)ncsl_result_memory_used_bytes(res),
-                    (unsigned long long)ncsl_result_gas_used(res));
+    ncsl_buf_append_str(b, ",\"executionTimeMs\":");
+    append_u64(b, us / 1000);
+    char frac[4] = {(char)('0' + us % 1000 / 100), (char)('0' + us % 100 / 10),
+                    (char)('0' + us % 10), '\0'};
+    ncsl_buf_append(b, ".", 1);
+    ncsl_buf_append(b, frac, 3);
+    ncsl_buf_append_str(b, ",\"memoryUsedBytes\":");
+    append_u64(b, ncsl_result_memory_used_bytes(res));
+    ncsl_buf_append_str(b, ",\"gasUsed\":");
+    append_u64(b, ncsl_result_gas_used(res));
 }
+
+/* Room reserved for an execution's answer besides its result and logs (a receipt is ~700 bytes). */
+static const size_t kAnswerOverhead = 2048;
 
 /* The engine's answer as a response body. Returns the HTTP status. */
 static int build_exec_response(ncsl_buf *b, const http_req *r, ncsl_status st, ncsl_result *res,
@@ -94,11 +126,16 @@ static int build_exec_response(ncsl_buf *b, const http_req *r, ncsl_status st, n
     if (st == NCSL_OK && res) {
         size_t len = 0;
         const char *json = ncsl_result_json(res, &len);
-        ncsl_buf_append_str(b, "{\"success\":true,\"data\":{\"result\":");
         if (!json || !len) {
             json = "null";
             len = 4;
         }
+        size_t logs_len = 0;
+        (void)ncsl_result_logs_json(res, &logs_len);
+        /* One allocation for the whole answer: the envelope, stats, receipt and metadata take
+         * well under kAnswerOverhead bytes besides the result and the logs. */
+        ncsl_buf_reserve(b, len + logs_len + kAnswerOverhead);
+        ncsl_buf_append_str(b, "{\"success\":true,\"data\":{\"result\":");
         ncsl_buf_append(b, json, len); /* already JSON: inserted raw */
         append_result_stats(b, res);
         /* outputHash covers exactly the bytes of data.result above. */
@@ -658,7 +695,12 @@ const http_route *ncsl__http_find_route(const char *path, const char *method, bo
     for (int pass = 0; pass < 2; pass++) {
         for (size_t i = 0; i < NCSL_ARRAY_LEN(g_routes); i++) {
             bool pattern = is_pattern(g_routes[i].path);
-            if (pattern != (pass == 1) || !path_matches(g_routes[i].path, path, NULL)) {
+            if (pattern != (pass == 1)) {
+                continue;
+            }
+            /* A path without "{name}" matches only itself: strcmp is the cheap test. */
+            if (pattern ? !path_matches(g_routes[i].path, path, NULL)
+                        : strcmp(g_routes[i].path, path) != 0) {
                 continue;
             }
             *path_known = true;
@@ -816,19 +858,34 @@ enum MHD_Result ncsl__http_answer_data(http_req *r, json_t *data) {
     return ncsl__http_answer_json(r, 200, data);
 }
 
+int ncsl__http_buf_dump(const char *text, size_t len, void *buf) {
+    ncsl_buf *b = buf;
+    ncsl_buf_append(b, text, len);
+    return b->oom ? -1 : 0;
+}
+
 enum MHD_Result ncsl__http_answer_json(http_req *r, int status, json_t *data) {
-    char *text = data ? json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(data);
-    if (!text) {
-        return ncsl__http_answer_error(r, 500, "INTERNAL_ERROR", "out of memory", NULL, NULL);
-    }
+    /* Serialized straight into the answer: no intermediate string. */
     ncsl_buf b;
     ncsl_buf_init(&b, 0);
+    ncsl_buf_reserve(&b, 512);
     ncsl_buf_append_str(&b, "{\"success\":true,\"data\":");
-    ncsl_buf_append_str(&b, text);
-    free(text);
+    bool ok = data && json_dump_callback(data, ncsl__http_buf_dump, &b,
+                                         JSON_COMPACT | JSON_PRESERVE_ORDER) == 0;
+    json_decref(data);
+    if (!ok || b.oom) {
+        ncsl_buf_cleanup(&b);
+        return ncsl__http_answer_error(r, 500, "INTERNAL_ERROR", "out of memory", NULL, NULL);
+    }
     ncsl__http_append_metadata(&b, r);
     return ncsl__http_answer_buf(r, status, &b, false, NULL);
+}
+
+/* `src` into `dst`, cut to fit (what snprintf "%s" does, without its cost). */
+static void copy_truncated(char *dst, size_t size, const char *src) {
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
@@ -845,12 +902,12 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->conn = conn;
         r->refs = 1; /* MHD's reference, dropped in on_completed */
         r->start_us = ncsl_now_us();
-        if (ncsl_uuid_v4(r->request_id) != NCSL_OK) {
+        if (ncsl__http_request_id(r->request_id) != NCSL_OK) {
             snprintf(r->request_id, sizeof(r->request_id), "req-%llu",
                      (unsigned long long)r->start_us);
         }
-        snprintf(r->method, sizeof(r->method), "%s", method);
-        snprintf(r->path, sizeof(r->path), "%s", url);
+        copy_truncated(r->method, sizeof(r->method), method);
+        copy_truncated(r->path, sizeof(r->path), url);
         pthread_mutex_lock(&srv->mu);
         srv->active++;
         pthread_mutex_unlock(&srv->mu);
