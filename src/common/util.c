@@ -273,16 +273,38 @@ void ncsl_time_rfc3339(char *out, size_t out_size) {
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 }
 
+/* Ids come from a per-thread pool of CSPRNG bytes, 16 per id, refilled by one RAND_bytes call
+ * per 64 ids (a RAND_bytes call and a 16-argument snprintf per id cost about 3 us). The ids are
+ * public (users, functions, keys' ids, executions, requests), so the pool is not wiped. A forked
+ * child would repeat ids of its parent's pool, never secrets; NCSL never forks. */
+#define UUID_POOL_SIZE 1024u
+static _Thread_local struct {
+    unsigned char bytes[UUID_POOL_SIZE];
+    size_t used; /* bytes already handed out */
+} t_uuid_pool = {.used = UUID_POOL_SIZE};
+
 ncsl_status ncsl_uuid_v4(char out[37]) {
-    unsigned char r[16];
-    if (RAND_bytes(r, sizeof(r)) != 1) {
-        return NCSL_E_INTERNAL;
+    static const char hex[] = "0123456789abcdef";
+    if (t_uuid_pool.used + 16 > UUID_POOL_SIZE) {
+        if (RAND_bytes(t_uuid_pool.bytes, (int)UUID_POOL_SIZE) != 1) {
+            return NCSL_E_INTERNAL;
+        }
+        t_uuid_pool.used = 0;
     }
-    r[6] = (unsigned char)((r[6] & 0x0F) | 0x40);
-    r[8] = (unsigned char)((r[8] & 0x3F) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
-             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13],
-             r[14], r[15]);
+    unsigned char r[16];
+    memcpy(r, t_uuid_pool.bytes + t_uuid_pool.used, sizeof(r));
+    t_uuid_pool.used += sizeof(r);
+    r[6] = (unsigned char)((r[6] & 0x0F) | 0x40); /* version 4 */
+    r[8] = (unsigned char)((r[8] & 0x3F) | 0x80); /* variant 10 */
+    size_t o = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out[o++] = '-';
+        }
+        out[o++] = hex[r[i] >> 4];
+        out[o++] = hex[r[i] & 0x0F];
+    }
+    out[o] = '\0';
     return NCSL_OK;
 }
 

@@ -3,10 +3,7 @@
  * printf per request (ncsl_uuid_v4 and ncsl_time_rfc3339 cost about 3 us and 1 us a call,
  * mostly RAND_bytes' locking and vsnprintf; every answer needs both).
  *
- * Ids: each thread keeps a pool of bytes from the process's CSPRNG (ncsl_crypto_random) and
- * takes 16 per id, refilling when it runs out: the same random UUID v4s, one RAND_bytes call
- * per 64 ids. The pool holds nothing secret (request ids are public), so it is not wiped; ncsld
- * does not fork, and a forked child would only repeat ids, never keys.
+ * Ids: ncsl_uuid_v4, which takes them from a per-thread pool of CSPRNG bytes.
  *
  * Timestamps: each thread caches the "YYYY-MM-DDTHH:MM:SS" of the last second it formatted and
  * writes only the milliseconds for the next call within that second: one gmtime_r a second and
@@ -18,44 +15,8 @@
 #include "crypto/crypto.h"
 #include "http_int.h"
 
-#define ID_POOL_SIZE 1024u
-
-typedef struct id_pool {
-    uint8_t bytes[ID_POOL_SIZE];
-    size_t used; /* bytes already handed out; ID_POOL_SIZE: empty */
-} id_pool;
-
-static _Thread_local id_pool t_pool = {.used = ID_POOL_SIZE};
-
-/* Writes the 36 characters and the NUL of the UUID v4 made of `r`. */
-static void uuid_format(uint8_t r[16], char out[NCSL_HTTP_ID_SIZE]) {
-    static const char hex[] = "0123456789abcdef";
-    r[6] = (uint8_t)((r[6] & 0x0F) | 0x40); /* version 4 */
-    r[8] = (uint8_t)((r[8] & 0x3F) | 0x80); /* variant 10 */
-    size_t o = 0;
-    for (size_t i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) {
-            out[o++] = '-';
-        }
-        out[o++] = hex[r[i] >> 4];
-        out[o++] = hex[r[i] & 0x0F];
-    }
-    out[o] = '\0';
-}
-
 ncsl_status ncsl__http_request_id(char out[NCSL_HTTP_ID_SIZE]) {
-    id_pool *p = &t_pool;
-    if (p->used + 16 > ID_POOL_SIZE) {
-        if (ncsl_crypto_random(p->bytes, sizeof(p->bytes), NULL) != NCSL_OK) {
-            return NCSL_E_INTERNAL;
-        }
-        p->used = 0;
-    }
-    uint8_t r[16];
-    memcpy(r, p->bytes + p->used, sizeof(r));
-    p->used += sizeof(r);
-    uuid_format(r, out);
-    return NCSL_OK;
+    return ncsl_uuid_v4(out); /* pooled: no RAND_bytes call per id (src/common/util.c) */
 }
 
 typedef struct ts_cache {
