@@ -50,6 +50,10 @@ void __sanitizer_purge_allocator(void);
 #define MMAP_THRESHOLD_BYTES (128 << 10)
 /* idle time (ncsl_js_runtime_prepare) collects once earlier calls left this much garbage */
 #define IDLE_GC_BYTES ((size_t)256 << 10)
+/* a call that ends with this much garbage behind it collects: each context leaves about 50 KB
+ * of cycles, so this is a GC every ten calls or so, a pause of a few hundred microseconds (a GC
+ * only at RECYCLE_SLACK_BYTES paused one call in ninety for milliseconds: the p99) */
+#define GC_AFTER_BYTES ((size_t)512 << 10)
 /* a call whose heap peaked this much above its start gives free memory back when it ends */
 #define TRIM_AFTER_BYTES ((size_t)8 << 20)
 
@@ -1092,7 +1096,7 @@ out:
         js->gas_exceeded = false;
         /* a full GC per call is costly; only when the call left more than the slack behind
          * (the garbage of earlier contexts is unreachable from later ones either way) */
-        if (!broke_limit && js->used_bytes > js->baseline_bytes + RECYCLE_SLACK_BYTES) {
+        if (!broke_limit && js->used_bytes > js->baseline_bytes + GC_AFTER_BYTES) {
             JS_RunGC(js->rt);
         }
         /* leftover jobs would run in the next call; a broken limit may leave half-built state */
