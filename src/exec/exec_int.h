@@ -5,7 +5,9 @@
 #include <sys/types.h>
 
 #include "exec/exec.h"
+#include "fetch/fetch.h"
 #include "js/js.h"
+#include "keys/keys.h"
 
 struct ncsl_result {
     ncsl_status status;
@@ -33,7 +35,12 @@ ncsl_status ncsl__secrets_copy(const ncsl_secret *src, size_t count, ncsl_secret
  * length over the reader's bound, a field running past the payload, a flag other than 0/1,
  * bytes left over, a NUL inside a key or name) is malformed: the parent then treats the worker
  * as failed, the child exits. Messages (proc_frame.c encodes and decodes each):
- *     INIT    parent -> child once: u32 version, u32 log level, opt identity key (64 bytes)
+ *     INIT    parent -> child once (ncsl__proc_init): u32 version, u32 log level, u64 JS stack
+ *             bytes, opt identity key material (NCSL_KEYS_PRIVATE_SIZE bytes, keys.h), then the
+ *             fetch policy: u8 AllowPrivateNetworks, u32 MaxRequestsPerCall, u64
+ *             MaxResponseBytes, u64 MaxRequestBytes, u32 TimeoutMs, u32 MaxConcurrent, u32 host
+ *             count (at most NCSL_FETCH_MAX_HOSTS), count x bytes (an AllowedHosts pattern, 1 to
+ *             NCSL_FETCH_MAX_HOST_PATTERN bytes, no NUL)
  *     READY   child -> parent once: u32 version
  *     JOB     parent -> child: one call (ncsl__proc_job)
  *     GET, LIST, USAGE  child -> parent while a call runs: storage reads (bytes key/prefix)
@@ -41,9 +48,14 @@ ncsl_status ncsl__secrets_copy(const ncsl_secret *src, size_t count, ncsl_secret
  *             bytes value, for LIST u32 count + count x bytes, for USAGE u64
  *     RESULT  child -> parent: the call's outcome; ends the call
  */
-#define NCSL__PROC_VERSION 1u
+/* 2: INIT carries the identity as keys.h material and the fetch policy */
+#define NCSL__PROC_VERSION 2u
 #define NCSL__PROC_HEADER_SIZE 8u
-#define NCSL__PROC_KEY_SIZE 64u /* the identity's private halves: P-256 d || X25519 x */
+#define NCSL__PROC_KEY_SIZE NCSL_KEYS_PRIVATE_SIZE
+/* The largest INIT payload: its fixed fields, the key, and every host pattern at its longest. */
+#define NCSL__PROC_INIT_MAX                                                                        \
+    (4u + 4u + 8u + 1u + 4u + NCSL__PROC_KEY_SIZE + 1u + 4u + 8u + 8u + 4u + 4u + 4u +             \
+     NCSL_FETCH_MAX_HOSTS * (4u + NCSL_FETCH_MAX_HOST_PATTERN))
 
 typedef enum ncsl__proc_msg {
     NCSL__MSG_INIT = 1,
@@ -108,6 +120,23 @@ ncsl_status ncsl__proc_write(int fd, const void *p, size_t len, uint64_t deadlin
  * NCSL_E_PAYLOAD_TOO_LARGE: over max_payload. */
 ncsl_status ncsl__proc_read_frame(int fd, size_t max_payload, uint64_t deadline_ns, uint8_t *type,
                                   uint8_t **payload, size_t *len, ncsl_err *err);
+
+/* INIT as the parent sends it and the child reads it. */
+typedef struct ncsl__proc_init {
+    uint32_t log_level;
+    uint64_t stack_bytes; /* the JS stack limit of every call: sizes the child's call thread */
+    const uint8_t *key;   /* NCSL__PROC_KEY_SIZE bytes of identity material; NULL: none */
+    ncsl_fetch_policy fetch;
+} ncsl__proc_init;
+
+/* Encodes INIT (fields borrowed). */
+void ncsl__proc_init_encode(ncsl__wr *w, const ncsl__proc_init *m);
+/* Decodes an INIT payload (borrowed) into *m: m->key points into the payload; m->fetch's hosts
+ * are allocated (release them with ncsl_fetch_policy_cleanup, whatever the result). Checks the
+ * layout, the version, the log level, a stack of 1 byte to 64 MiB, the key's size, the flag,
+ * the host count and each pattern's size and bytes; ncsl_fetch_configure checks the rest.
+ * NCSL_E_INVALID_ARG when malformed, NCSL_E_NOMEM. */
+ncsl_status ncsl__proc_init_decode(const uint8_t *p, size_t len, ncsl__proc_init *m, ncsl_err *err);
 
 /* One call as the child runs it: everything owned (secret values wiped by cleanup). */
 typedef struct ncsl__proc_job {

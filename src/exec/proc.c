@@ -7,17 +7,22 @@
  * worker is the same executable started with posix_spawn (never fork: Occlum has none) as
  * `EXE --exec-worker 3`, descriptor 3 being its end of a socketpair; every other descriptor is
  * closed in the child. The parent sends INIT (the identity key Neo.keys derives from: over the
- * socket, never in argv or the environment), waits for READY, then per call sends JOB, answers
- * the storage reads the call makes (the hooks stay in the parent, which has the database) and
- * reads RESULT; storage writes come back in RESULT and are committed by the engine as in thread
- * mode. Everything the child sends is checked (exec_int.h); a malformed or oversized frame, end
- * of file, or no RESULT within a hard bound above the call's timeout is a worker failure: the
- * engine answers the call NCSL_E_INTERNAL, kills (SIGKILL) and reaps (waitpid) the worker and
- * starts another.
+ * socket, never in argv or the environment; and the fetch policy in force, AllowedHosts
+ * included, which the child installs so that fetch decides exactly as in thread mode), waits for
+ * READY, then per call sends JOB, answers the storage reads the call makes (the hooks stay in
+ * the parent, which has the database) and reads RESULT; storage writes come back in RESULT and
+ * are committed by the engine as in thread mode. Everything the child sends is checked
+ * (exec_int.h); a malformed or oversized frame, end of file, or no RESULT within a hard bound
+ * above the call's timeout is a worker failure: the engine answers the call NCSL_E_INTERNAL,
+ * kills (SIGKILL) and reaps (waitpid) the worker and starts another.
  *
  * Child side (ncsl_engine_worker_main): dies with the parent (PR_SET_PDEATHSIG, and end of file
  * on the socket), ignores SIGINT/SIGTERM (they are the daemon's: it drains, then closes the
  * socket), and serves one call at a time on a thread with the same stack as a worker thread.
+ *
+ * Threads of a worker process (docs/occlum.md counts them): its main thread, which waits for the
+ * call thread; the call thread; and, from its first fetch on, the fetch I/O thread (src/fetch).
+ * It never signs receipts, so its identity handle never starts the signing-nonce thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +40,6 @@
 #include <unistd.h>
 
 #include "exec/exec_int.h"
-#include "keys/keys_int.h"
 #ifdef NCSL_TEST_HOOKS
 #include "js/js_test_hooks.h"
 #endif
@@ -48,19 +52,18 @@ extern char **environ;
 #define STORE_MAX_KEY 65536u    /* a storage key or prefix in a request (far above any limit) */
 
 /* ------------------------------------------------------------------------- identity key */
-/*
- * The child needs the identity's private halves to derive Neo.keys keys. src/keys has no
- * export for this yet; until it has, the two functions it keeps for tests (keys_int.h) copy
- * them out and back in. Only these two functions touch them.
- */
-static bool identity_export(uint8_t out[NCSL__PROC_KEY_SIZE]) {
+/* The child needs the identity's private halves to derive Neo.keys keys: keys.h's hand-off
+ * material, in INIT. Callers wipe `out` (ncsl_wipe) whatever the result. */
+static ncsl_status identity_export(uint8_t out[NCSL__PROC_KEY_SIZE], bool *have, ncsl_err *err) {
     const ncsl_keys *keys = ncsl_js_get_identity_keys();
-    return keys && ncsl__keys_test_private(keys, out, out + 32, NULL) == NCSL_OK;
-}
-
-static ncsl_status identity_import(const uint8_t in[NCSL__PROC_KEY_SIZE], ncsl_keys **out,
-                                   ncsl_err *err) {
-    return ncsl__keys_from_private(in, in + 32, out, err);
+    size_t n = NCSL__PROC_KEY_SIZE;
+    *have = false;
+    if (!keys) {
+        return NCSL_OK; /* no identity installed: Neo.keys is unavailable there too */
+    }
+    ncsl_status st = ncsl_keys_private_export(keys, out, &n, err);
+    *have = st == NCSL_OK && n == NCSL__PROC_KEY_SIZE;
+    return st;
 }
 
 /* ------------------------------------------------------------------------- parent side */
@@ -92,18 +95,8 @@ static ncsl_status send_frame(int fd, ncsl__proc_msg type, void (*encode)(ncsl__
     return st;
 }
 
-typedef struct init_msg {
-    uint32_t log_level;
-    uint64_t stack_bytes; /* the JS stack limit of every call: sizes the child's call thread */
-    const uint8_t *key;   /* NULL: no identity installed */
-} init_msg;
-
 static void encode_init(ncsl__wr *w, const void *arg) {
-    const init_msg *m = arg;
-    ncsl__wr_u32(w, NCSL__PROC_VERSION);
-    ncsl__wr_u32(w, m->log_level);
-    ncsl__wr_u64(w, m->stack_bytes);
-    ncsl__wr_opt(w, m->key, NCSL__PROC_KEY_SIZE);
+    ncsl__proc_init_encode(w, arg);
 }
 
 /* Waits up to `ms` for the worker to exit; true when reaped (status in *status). */
@@ -170,6 +163,7 @@ ncsl_status ncsl__proc_worker_start(const char *exe, size_t stack_bytes, size_t 
     bool attr_ok = false;
     uint8_t key[NCSL__PROC_KEY_SIZE];
     bool have_key = false;
+    ncsl_fetch_policy fetch = {0};
     uint8_t *payload = NULL;
     size_t plen = 0;
     *out = NULL;
@@ -245,10 +239,16 @@ ncsl_status ncsl__proc_worker_start(const char *exe, size_t stack_bytes, size_t 
     }
 
     uint64_t deadline = ncsl_now_ns() + (uint64_t)START_TIMEOUT_MS * 1000000u;
-    have_key = identity_export(key);
-    init_msg m = {.log_level = (uint32_t)g_ncsl_log_level,
-                  .stack_bytes = stack_bytes,
-                  .key = have_key ? key : NULL};
+    /* A worker without the identity or with a partial allow-list would answer differently from
+     * thread mode: better not to start it. */
+    if ((st = identity_export(key, &have_key, err)) != NCSL_OK ||
+        (st = ncsl_fetch_policy_copy(&fetch, err)) != NCSL_OK) {
+        goto out;
+    }
+    ncsl__proc_init m = {.log_level = (uint32_t)g_ncsl_log_level,
+                         .stack_bytes = stack_bytes,
+                         .key = have_key ? key : NULL,
+                         .fetch = fetch};
     st = send_frame(w->fd, NCSL__MSG_INIT, encode_init, &m, deadline, err);
     if (st != NCSL_OK) {
         goto out;
@@ -273,6 +273,7 @@ ncsl_status ncsl__proc_worker_start(const char *exe, size_t stack_bytes, size_t 
 
 out:
     ncsl_wipe(key, sizeof(key));
+    ncsl_fetch_policy_cleanup(&fetch);
     ncsl__proc_frame_free(payload, plen);
     if (attr_ok) {
         posix_spawnattr_destroy(&attr);
@@ -742,30 +743,38 @@ int ncsl_engine_worker_main(int argc, char **argv) {
     ncsl_err err;
     ncsl_err_clear(&err);
     child c = {.fd = (int)fd};
+    ncsl__proc_init init;
+    memset(&init, 0, sizeof(init));
+    bool fetch_on = false;
     uint64_t deadline = ncsl_now_ns() + (uint64_t)START_TIMEOUT_MS * 1000000u;
-    if (ncsl__proc_read_frame(c.fd, 1024, deadline, &type, &p, &len, &err) != NCSL_OK ||
+    if (ncsl__proc_read_frame(c.fd, NCSL__PROC_INIT_MAX, deadline, &type, &p, &len, &err) !=
+            NCSL_OK ||
         type != NCSL__MSG_INIT) {
         rc = 2;
         goto out;
     }
-    ncsl__rd r = {.p = p, .len = len};
-    uint32_t version = ncsl__rd_u32(&r);
-    uint32_t level = ncsl__rd_u32(&r);
-    uint64_t stack = ncsl__rd_u64(&r);
-    size_t n = 0;
-    bool present = false;
-    const uint8_t *key = ncsl__rd_opt(&r, &n, NCSL__PROC_KEY_SIZE, &present);
-    if (!ncsl__rd_done(&r) || version != NCSL__PROC_VERSION || level > NCSL_LOG_LEVEL_DEBUG ||
-        stack == 0 || stack > ((uint64_t)64 << 20) || (present && n != NCSL__PROC_KEY_SIZE)) {
+    if (ncsl__proc_init_decode(p, len, &init, &err) != NCSL_OK) {
+        NCSL_LOG_ERROR("exec", "worker: %s", err.message);
         rc = 2;
         goto out;
     }
-    ncsl_log_set_level((ncsl_log_level)level);
-    if (present && identity_import(key, &keys, &err) != NCSL_OK) {
+    ncsl_log_set_level((ncsl_log_level)init.log_level);
+    if (init.key &&
+        ncsl_keys_private_import(init.key, NCSL__PROC_KEY_SIZE, &keys, &err) != NCSL_OK) {
         NCSL_LOG_ERROR("exec", "worker: cannot install the identity keys: %s", err.message);
         rc = 1;
         goto out;
     }
+    /* The same policy as the daemon's: the same refusals, limits and messages. */
+    if (ncsl_fetch_configure(&init.fetch, &err) != NCSL_OK) {
+        NCSL_LOG_ERROR("exec", "worker: cannot install the fetch policy: %s: %s", err.field,
+                       err.message);
+        rc = 2;
+        goto out;
+    }
+    fetch_on = true;
+    ncsl_fetch_policy_cleanup(&init.fetch);
+    init.key = NULL;
     ncsl__proc_frame_free(p, len); /* wipes the key */
     p = NULL;
     ncsl_js_set_identity_keys(keys);
@@ -783,7 +792,7 @@ int ncsl_engine_worker_main(int argc, char **argv) {
         rc = 1;
         goto out;
     }
-    pthread_attr_setstacksize(&attr, child_stack_size((size_t)stack));
+    pthread_attr_setstacksize(&attr, child_stack_size((size_t)init.stack_bytes));
     int prc = pthread_create(&th, &attr, child_serve, &c);
     pthread_attr_destroy(&attr);
     if (prc != 0) {
@@ -794,6 +803,10 @@ int ncsl_engine_worker_main(int argc, char **argv) {
     pthread_join(th, NULL);
     rc = c.rc;
 out:
+    if (fetch_on) {
+        ncsl_fetch_shutdown(); /* no call runs any more: join the I/O thread if it started */
+    }
+    ncsl_fetch_policy_cleanup(&init.fetch);
     ncsl__proc_frame_free(p, len);
     ncsl_js_set_identity_keys(NULL);
     ncsl_keys_destroy(keys);

@@ -328,6 +328,92 @@ ncsl_status ncsl__proc_read_frame(int fd, size_t max_payload, uint64_t deadline_
     return NCSL_OK;
 }
 
+/* ------------------------------------------------------------------------- INIT */
+#define MAX_STACK ((uint64_t)64 << 20)
+
+void ncsl__proc_init_encode(ncsl__wr *w, const ncsl__proc_init *m) {
+    const ncsl_fetch_policy *f = &m->fetch;
+    ncsl__wr_u32(w, NCSL__PROC_VERSION);
+    ncsl__wr_u32(w, m->log_level);
+    ncsl__wr_u64(w, m->stack_bytes);
+    ncsl__wr_opt(w, m->key, NCSL__PROC_KEY_SIZE);
+    ncsl__wr_u8(w, f->allow_private_networks ? 1 : 0);
+    ncsl__wr_u32(w, f->max_requests_per_call);
+    ncsl__wr_u64(w, f->max_response_bytes);
+    ncsl__wr_u64(w, f->max_request_bytes);
+    ncsl__wr_u32(w, f->timeout_ms);
+    ncsl__wr_u32(w, f->max_concurrent);
+    ncsl__wr_u32(w, (uint32_t)f->allowed_host_count);
+    for (size_t i = 0; i < f->allowed_host_count; i++) {
+        wr_str(w, f->allowed_hosts[i]);
+    }
+}
+
+ncsl_status ncsl__proc_init_decode(const uint8_t *p, size_t len, ncsl__proc_init *m,
+                                   ncsl_err *err) {
+    memset(m, 0, sizeof(*m));
+    ncsl__rd r = {.p = p, .len = len};
+    bool oom = false;
+    bool present = false;
+    size_t n = 0;
+    uint32_t version = ncsl__rd_u32(&r);
+    m->log_level = ncsl__rd_u32(&r);
+    m->stack_bytes = ncsl__rd_u64(&r);
+    m->key = ncsl__rd_opt(&r, &n, NCSL__PROC_KEY_SIZE, &present);
+    if (present && n != NCSL__PROC_KEY_SIZE) {
+        r.bad = true;
+    }
+    ncsl_fetch_policy *f = &m->fetch;
+    uint8_t priv = ncsl__rd_u8(&r);
+    if (priv > 1) {
+        r.bad = true;
+    }
+    f->allow_private_networks = priv == 1;
+    f->max_requests_per_call = ncsl__rd_u32(&r);
+    f->max_response_bytes = (size_t)ncsl__rd_u64(&r);
+    f->max_request_bytes = (size_t)ncsl__rd_u64(&r);
+    f->timeout_ms = ncsl__rd_u32(&r);
+    f->max_concurrent = ncsl__rd_u32(&r);
+    uint32_t count = ncsl__rd_u32(&r);
+    if (count > NCSL_FETCH_MAX_HOSTS) {
+        r.bad = true;
+    }
+    char **hosts = NULL;
+    if (!r.bad && count) {
+        hosts = calloc(count, sizeof(*hosts));
+        oom |= !hosts;
+    }
+    size_t got = 0;
+    for (; hosts && !r.bad && !oom && got < count; got++) {
+        hosts[got] = ncsl__rd_str(&r, NCSL_FETCH_MAX_HOST_PATTERN, &oom);
+        if (!hosts[got]) {
+            break;
+        }
+        if (!hosts[got][0]) {
+            r.bad = true; /* an empty pattern: never configured */
+            got++;
+            break;
+        }
+    }
+    f->allowed_hosts = (const char *const *)hosts;
+    f->allowed_host_count = hosts ? count : 0;
+    if (oom) {
+        ncsl_fetch_policy_cleanup(f);
+        m->key = NULL;
+        return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory decoding the start frame");
+    }
+    if (!ncsl__rd_done(&r) || got != count || version != NCSL__PROC_VERSION ||
+        m->log_level > NCSL_LOG_LEVEL_DEBUG || m->stack_bytes == 0 || m->stack_bytes > MAX_STACK) {
+        ncsl_fetch_policy_cleanup(f);
+        m->key = NULL;
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, NULL,
+                            version != NCSL__PROC_VERSION && !r.bad
+                                ? "the start frame is of another protocol version"
+                                : "malformed start frame");
+    }
+    return NCSL_OK;
+}
+
 /* ------------------------------------------------------------------------- JOB */
 void ncsl__proc_job_encode(ncsl__wr *w, const ncsl_js_call *c) {
     ncsl__wr_bytes(w, c->code, c->code_len);

@@ -58,6 +58,7 @@ typedef struct policy_snap {
     atomic_int refs;
     ncsl_fetch_policy p; /* scalars; allowed_hosts NULL */
     ncsl__fetch_pattern *pats;
+    char **hosts; /* the patterns as configured (pat_count of them), for ncsl_fetch_policy_copy */
     size_t pat_count;
 } policy_snap;
 
@@ -73,10 +74,18 @@ static policy_snap g_default_snap = {
         },
 };
 
+static void snap_free(policy_snap *s) {
+    for (size_t i = 0; s->hosts && i < s->pat_count; i++) {
+        free(s->hosts[i]);
+    }
+    free(s->hosts);
+    free(s->pats);
+    free(s);
+}
+
 static void snap_unref(policy_snap *s) {
     if (s && s != &g_default_snap && atomic_fetch_sub(&s->refs, 1) == 1) {
-        free(s->pats);
-        free(s);
+        snap_free(s);
     }
 }
 
@@ -200,24 +209,31 @@ ncsl_status ncsl_fetch_configure(const ncsl_fetch_policy *p, ncsl_err *err) {
     if (!s) {
         return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
     }
+    s->pat_count = p->allowed_host_count;
     if (p->allowed_host_count) {
         s->pats = calloc(p->allowed_host_count, sizeof(*s->pats));
-        if (!s->pats) {
-            free(s);
+        s->hosts = calloc(p->allowed_host_count, sizeof(*s->hosts));
+        if (!s->pats || !s->hosts) {
+            snap_free(s);
             return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
         }
     }
     for (size_t i = 0; i < p->allowed_host_count; i++) {
         char why[160];
-        if (ncsl__fetch_pattern_parse(p->allowed_hosts[i], &s->pats[i], why, sizeof(why)) < 0) {
+        if (!p->allowed_hosts[i] ||
+            ncsl__fetch_pattern_parse(p->allowed_hosts[i], &s->pats[i], why, sizeof(why)) < 0) {
             char field[48];
             snprintf(field, sizeof(field), "Fetch.AllowedHosts[%zu]", i);
-            free(s->pats);
-            free(s);
-            return ncsl_err_set(err, NCSL_E_INVALID_ARG, field, "%s", why);
+            snap_free(s);
+            return ncsl_err_set(err, NCSL_E_INVALID_ARG, field, "%s",
+                                p->allowed_hosts[i] ? why : "NULL entry");
+        }
+        s->hosts[i] = strdup(p->allowed_hosts[i]);
+        if (!s->hosts[i]) {
+            snap_free(s);
+            return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
         }
     }
-    s->pat_count = p->allowed_host_count;
     s->p = *p;
     s->p.allowed_hosts = NULL;
     atomic_init(&s->refs, 1);
@@ -238,6 +254,55 @@ void ncsl_fetch_get_policy(ncsl_fetch_policy *out) {
     out->allowed_hosts = NULL;
     out->allowed_host_count = s->pat_count;
     pthread_mutex_unlock(&g_fetch.mu);
+}
+
+ncsl_status ncsl_fetch_policy_copy(ncsl_fetch_policy *out, ncsl_err *err) {
+    /* A reference keeps the snapshot alive while it is copied outside the lock. */
+    pthread_mutex_lock(&g_fetch.mu);
+    policy_snap *s = current_snap_locked();
+    if (s != &g_default_snap) {
+        atomic_fetch_add(&s->refs, 1);
+    }
+    pthread_mutex_unlock(&g_fetch.mu);
+    *out = s->p;
+    out->allowed_hosts = NULL;
+    out->allowed_host_count = 0;
+    ncsl_status st = NCSL_OK;
+    char **hosts = s->pat_count ? calloc(s->pat_count, sizeof(*hosts)) : NULL;
+    if (s->pat_count && !hosts) {
+        st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+    }
+    for (size_t i = 0; hosts && i < s->pat_count; i++) {
+        hosts[i] = strdup(s->hosts[i]);
+        if (!hosts[i]) {
+            for (size_t k = 0; k < i; k++) {
+                free(hosts[k]);
+            }
+            free(hosts);
+            hosts = NULL;
+            st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+        }
+    }
+    if (hosts) {
+        out->allowed_hosts = (const char *const *)hosts;
+        out->allowed_host_count = s->pat_count;
+    }
+    snap_unref(s);
+    return st;
+}
+
+void ncsl_fetch_policy_cleanup(ncsl_fetch_policy *p) {
+    if (!p) {
+        return;
+    }
+    /* ncsl_fetch_policy_copy allocated them: the const is for ncsl_fetch_configure's callers */
+    char **hosts = (char **)(uintptr_t)p->allowed_hosts;
+    for (size_t i = 0; hosts && i < p->allowed_host_count; i++) {
+        free(hosts[i]);
+    }
+    free(hosts);
+    p->allowed_hosts = NULL;
+    p->allowed_host_count = 0;
 }
 
 unsigned ncsl_fetch_in_flight(void) {

@@ -63,6 +63,16 @@ ncsl_status ncsl_fetch_configure_from_config(const struct ncsl_config *cfg, ncsl
  * Thread-safe, cheap (a mutex). */
 void ncsl_fetch_get_policy(ncsl_fetch_policy *out);
 
+/* The whole policy in force, AllowedHosts included (the patterns as they were configured), into
+ * `out` (caller-owned; its hosts are allocated here: release them with
+ * ncsl_fetch_policy_cleanup, even after an error). Giving *out to ncsl_fetch_configure, in this
+ * process or another (a worker process, src/exec/proc.c), installs a policy that decides every
+ * request the same way. NCSL_E_NOMEM (then *out has the scalars and no hosts). Thread-safe. */
+ncsl_status ncsl_fetch_policy_copy(ncsl_fetch_policy *out, ncsl_err *err);
+/* Frees the hosts of a policy filled by ncsl_fetch_policy_copy (or whose array and patterns were
+ * each malloc'd the same way) and clears them. NULL does nothing. */
+void ncsl_fetch_policy_cleanup(ncsl_fetch_policy *p);
+
 /* Fails every request in flight ("the service is shutting down"), joins the I/O thread and frees
  * libcurl's state. Later submits are refused until ncsl_fetch_configure is called again.
  * Idempotent; call it once no thread submits any more. */

@@ -21,6 +21,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -301,38 +302,167 @@ static void record_encode(const ncsl_keys *k, const uint8_t d[32], const uint8_t
     memcpy(rec + REC_OFF_X25519_PUB, k->enc_pub, NCSL_KEYS_X25519_SIZE);
 }
 
-/* Rebuilds keys from an unsealed record; NCSL_E_KEYS_STATE naming `path` when it is wrong. */
-static ncsl_status record_decode(const uint8_t *rec, size_t len, const char *path, ncsl_keys **out,
-                                 ncsl_err *err) {
+/* What is wrong with a record (record_parse). */
+typedef enum rec_fault {
+    REC_OK = 0,
+    REC_FORMAT,   /* wrong size or magic */
+    REC_VERSION,  /* another version, or reserved bytes set */
+    REC_UNUSABLE, /* the private keys do not make keys (scalar out of range, crypto, memory) */
+    REC_MISMATCH, /* the stored public keys are not those of the private keys */
+    REC_CHECKSUM, /* hand-off material only: the SHA-256 after the record does not match */
+} rec_fault;
+
+/* Rebuilds keys from a record (borrowed): REC_OK with *out set (caller destroys), or the fault
+ * (*sub says why for REC_UNUSABLE). Shared by the sealed file and ncsl_keys_private_import. */
+static rec_fault record_header(const uint8_t *rec, size_t len) {
     static const uint8_t zero[3] = {0};
-    ncsl_keys *k = NULL;
-    *out = NULL;
     if (len != NCSL_KEYS_RECORD_SIZE || memcmp(rec, NCSL_KEYS_RECORD_MAGIC, 8) != 0) {
-        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
-                            "%s unsealed, but does not hold an identity key record (%zu bytes)",
-                            path, len);
+        return REC_FORMAT;
     }
     if (rec[REC_OFF_VERSION] != NCSL_KEYS_RECORD_VERSION ||
         memcmp(rec + REC_OFF_RESERVED, zero, 3) != 0) {
-        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
-                            "%s holds identity key record version %u, this build reads version "
-                            "%u",
-                            path, rec[REC_OFF_VERSION], NCSL_KEYS_RECORD_VERSION);
+        return REC_VERSION;
     }
-    ncsl_err sub;
-    if (keys_from_private(rec + REC_OFF_P256_D, rec + REC_OFF_X25519, &k, &sub) != NCSL_OK) {
-        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys", "%s holds unusable keys: %s", path,
-                            sub.message);
+    return REC_OK;
+}
+
+static rec_fault record_parse(const uint8_t *rec, size_t len, ncsl_keys **out, ncsl_err *sub) {
+    ncsl_keys *k = NULL;
+    *out = NULL;
+    rec_fault f = record_header(rec, len);
+    if (f != REC_OK) {
+        return f;
+    }
+    if (keys_from_private(rec + REC_OFF_P256_D, rec + REC_OFF_X25519, &k, sub) != NCSL_OK) {
+        return REC_UNUSABLE;
     }
     if (memcmp(k->sign_pub, rec + REC_OFF_P256_PUB, NCSL_KEYS_P256_PUB_SIZE) != 0 ||
         memcmp(k->enc_pub, rec + REC_OFF_X25519_PUB, NCSL_KEYS_X25519_SIZE) != 0) {
         ncsl_keys_destroy(k);
+        return REC_MISMATCH;
+    }
+    *out = k;
+    return REC_OK;
+}
+
+/* Rebuilds keys from an unsealed record; NCSL_E_KEYS_STATE naming `path` when it is wrong. */
+static ncsl_status record_decode(const uint8_t *rec, size_t len, const char *path, ncsl_keys **out,
+                                 ncsl_err *err) {
+    ncsl_err sub;
+    ncsl_err_clear(&sub);
+    switch (record_parse(rec, len, out, &sub)) {
+    case REC_OK:
+        return NCSL_OK;
+    case REC_FORMAT:
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
+                            "%s unsealed, but does not hold an identity key record (%zu bytes)",
+                            path, len);
+    case REC_VERSION:
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
+                            "%s holds identity key record version %u, this build reads version "
+                            "%u",
+                            path, rec[REC_OFF_VERSION], NCSL_KEYS_RECORD_VERSION);
+    case REC_UNUSABLE:
+        return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys", "%s holds unusable keys: %s", path,
+                            sub.message);
+    default:
         return ncsl_err_set(err, NCSL_E_KEYS_STATE, "keys",
                             "%s is inconsistent: its public keys do not match its private keys",
                             path);
     }
-    *out = k;
+}
+
+/* ------------------------------------------------------------------------- hand-off */
+
+ncsl_status ncsl_keys_private_export(const ncsl_keys *keys, uint8_t *buf, size_t *len,
+                                     ncsl_err *err) {
+    uint8_t d[32], x[32];
+    if (!keys || !buf || !len) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG,
+                            !keys  ? "keys"
+                            : !buf ? "buf"
+                                   : "len",
+                            "NULL argument");
+    }
+    if (*len < NCSL_KEYS_PRIVATE_SIZE) {
+        size_t have = *len;
+        *len = NCSL_KEYS_PRIVATE_SIZE;
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "buf",
+                            "a buffer of %zu bytes cannot hold the identity key material (%u)",
+                            have, NCSL_KEYS_PRIVATE_SIZE);
+    }
+    if (!private_of(keys, d, x)) { /* wipes d and x itself */
+        ncsl_wipe(buf, *len);
+        *len = 0;
+        return ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "cannot read the identity's private keys");
+    }
+    record_encode(keys, d, x, buf);
+    ncsl_wipe(d, sizeof(d));
+    ncsl_wipe(x, sizeof(x));
+    ncsl_status st =
+        ncsl_crypto_sha256(buf, NCSL_KEYS_RECORD_SIZE, buf + NCSL_KEYS_RECORD_SIZE, err);
+    if (st != NCSL_OK) {
+        ncsl_wipe(buf, *len);
+        *len = 0;
+        return st;
+    }
+    *len = NCSL_KEYS_PRIVATE_SIZE;
     return NCSL_OK;
+}
+
+ncsl_status ncsl_keys_private_import(const uint8_t *buf, size_t len, ncsl_keys **out,
+                                     ncsl_err *err) {
+    if (!out) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "out", "NULL output");
+    }
+    *out = NULL;
+    if (!buf) {
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "buf", "NULL argument");
+    }
+    ncsl_err sub;
+    ncsl_err_clear(&sub);
+    rec_fault fault =
+        len == NCSL_KEYS_PRIVATE_SIZE ? record_header(buf, NCSL_KEYS_RECORD_SIZE) : REC_FORMAT;
+    if (fault == REC_OK) {
+        /* The checksum covers what no public key does: the X25519 bits that clamping ignores
+         * (they change Neo.keys derivations, not the public key). */
+        uint8_t sum[NCSL_CRYPTO_SHA256_SIZE];
+        fault = REC_CHECKSUM;
+        if (ncsl_crypto_sha256(buf, NCSL_KEYS_RECORD_SIZE, sum, &sub) == NCSL_OK &&
+            CRYPTO_memcmp(sum, buf + NCSL_KEYS_RECORD_SIZE, sizeof(sum)) == 0) {
+            fault = record_parse(buf, NCSL_KEYS_RECORD_SIZE, out, &sub);
+        }
+        ncsl_wipe(sum, sizeof(sum));
+    }
+    /* The messages say what is wrong, never a byte of the material. */
+    switch (fault) {
+    case REC_OK:
+        return NCSL_OK;
+    case REC_FORMAT:
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "buf",
+                            "not identity key material (%zu bytes; %u expected, starting with "
+                            "\"" NCSL_KEYS_RECORD_MAGIC "\")",
+                            len, NCSL_KEYS_PRIVATE_SIZE);
+    case REC_VERSION:
+        return ncsl_err_set(err, NCSL_E_INVALID_ARG, "buf",
+                            "identity key material of another version (this build reads version "
+                            "%u, reserved bytes zero)",
+                            NCSL_KEYS_RECORD_VERSION);
+    case REC_UNUSABLE:
+        if (sub.code == NCSL_E_NOMEM) {
+            return ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+        }
+        return ncsl_err_set(err, NCSL_E_KEY_INVALID, "buf",
+                            "the identity key material holds unusable private keys: %s",
+                            sub.message);
+    case REC_CHECKSUM:
+        return ncsl_err_set(err, NCSL_E_KEY_INVALID, "buf",
+                            "the identity key material does not match its checksum");
+    default:
+        return ncsl_err_set(err, NCSL_E_KEY_INVALID, "buf",
+                            "the identity key material is inconsistent: its public keys do not "
+                            "match its private keys");
+    }
 }
 
 /* ------------------------------------------------------------------------- files */

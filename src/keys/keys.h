@@ -9,7 +9,8 @@
  *     u-coordinate ("encryptionKey").
  * Both are made on first start inside this process (in production, inside the enclave) from the
  * TEE's random generator, sealed to the TEE and stored; later starts unseal the same keys. The
- * private halves never leave an ncsl_keys: there is no getter, only sign and ECDH.
+ * private halves never leave an ncsl_keys (there is no getter, only sign and ECDH) except through
+ * ncsl_keys_private_export, which hands them to the daemon's own worker processes (below).
  *
  * ---------------------------------------------------------------------------------------------
  * On disk: <data_dir>/keys/identity.sealed (directory mode 0700, file mode 0600), one NCSLSEAL
@@ -160,6 +161,45 @@ void ncsl_keys_presign_stats_get(const ncsl_keys *keys, ncsl_keys_presign_stats 
 NCSL_NODISCARD ncsl_status ncsl_keys_ecdh(const ncsl_keys *keys,
                                           const uint8_t peer_pub[NCSL_KEYS_X25519_SIZE],
                                           uint8_t shared[NCSL_KEYS_X25519_SIZE], ncsl_err *err);
+
+/* ----------------------------------------------------------------- hand-off to a worker process */
+/*
+ * The identity's private material, for a worker process of the same daemon that must act as the
+ * identity (src/exec/proc.c: Neo.keys derives from it). The bytes go over a socketpair to the
+ * child, never into argv, the environment, a file or a log; both sides wipe every copy
+ * (ncsl_wipe, i.e. OPENSSL_cleanse) as soon as the handle exists. Nothing else may call these.
+ *
+ * The material (NCSL_KEYS_PRIVATE_SIZE = 173 bytes) is the sealed record above, version 1
+ * (141 bytes: magic, version, reserved, d, x, both public keys), then SHA-256 of those 141
+ * bytes. Import checks what loading the sealed file checks (size, magic, version and reserved
+ * bytes, 1 <= d < n, the public keys recomputed from d and x equal the ones carried) and the
+ * checksum, which also covers the X25519 bits no public key depends on (clamping ignores them;
+ * Neo.keys derivations do not).
+ */
+#define NCSL_KEYS_PRIVATE_SIZE (NCSL_KEYS_RECORD_SIZE + 32u)
+
+/*
+ * Writes the material of `keys` (borrowed) into `buf` (caller-owned, *len bytes; a secret: the
+ * caller wipes it with ncsl_wipe after use). On NCSL_OK *len is NCSL_KEYS_PRIVATE_SIZE. Errors:
+ * NCSL_E_INVALID_ARG (a NULL argument; field "buf" when *len is too small: *len is then set to
+ * NCSL_KEYS_PRIVATE_SIZE and nothing is written), NCSL_E_CRYPTO (buf wiped, *len 0).
+ * Thread-safe.
+ */
+NCSL_NODISCARD ncsl_status ncsl_keys_private_export(const ncsl_keys *keys, uint8_t *buf,
+                                                    size_t *len, ncsl_err *err);
+
+/*
+ * A handle made from material written by ncsl_keys_private_export (`buf`, `len` bytes,
+ * borrowed; not wiped here: the caller wipes it). The handle signs, derives (Neo.keys) and does
+ * ECDH exactly as the exporting one; like ephemeral keys it has no file (path "", created false,
+ * policy MRENCLAVE), and its signing thread starts only with its first signature. Caller frees
+ * *out with ncsl_keys_destroy. Errors, none of which quote the material: NCSL_E_INVALID_ARG
+ * (field "buf": NULL, wrong length, magic, version or reserved bytes), NCSL_E_KEY_INVALID (field
+ * "buf": the checksum does not match, the scalar is out of range, or the public keys do not
+ * match the private ones), NCSL_E_NOMEM.
+ */
+NCSL_NODISCARD ncsl_status ncsl_keys_private_import(const uint8_t *buf, size_t len, ncsl_keys **out,
+                                                    ncsl_err *err);
 
 /* ----------------------------------------------------------------------- derived P-256 keys */
 /*

@@ -74,6 +74,9 @@ NCSL_NODISCARD ncsl_status ncsl__keys_presign_configure(const ncsl_keys *keys, s
 bool ncsl__keys_presign_wait(const ncsl_keys *keys, size_t n, int timeout_ms);
 
 /*
+ * (A worker process gets the identity through ncsl_keys_private_export / _import, keys.h, not
+ * through the two functions below.)
+ *
  * TEST ONLY: an ephemeral identity from given private keys (`d`: P-256 scalar, big-endian, in
  * [1, n-1]; `x`: X25519 private key; both borrowed), so tests can use known-answer vectors.
  * Caller frees *out with ncsl_keys_destroy. NCSL_E_INVALID_ARG for a scalar out of range.

@@ -205,7 +205,10 @@ class TestCheck(Base):
                                        "overheadMB": 352, "threadStackMB": 8, "requiredMB": 864,
                                        "ok": True})
         self.assertEqual(r["threads"]["maxThreads"], 32)
-        self.assertEqual(r["threads"]["occlumMaxNumOfThreads"], 56)
+        # MaxThreads + the identity key's signing thread + Occlum/helpers; no worker processes
+        self.assertEqual(r["threads"]["occlumMaxNumOfThreads"], 32 + 1 + 8)
+        self.assertEqual(r["threads"]["processThreads"], 0)
+        self.assertEqual(r["threads"]["signingThreads"], 1)
         self.assertLessEqual(r["threads"]["daemonThreads"], 32)
         self.assertFalse(r["nodeJsPath"]["set"])
         # read-only: nothing was created
@@ -277,7 +280,7 @@ class TestCheck(Base):
         self.assertEqual(self.errors(r), [])
         self.assertTrue(r["instance"]["built"])
         self.assertEqual(r["instance"]["userSpaceMB"], 1024)
-        self.assertEqual(r["instance"]["maxNumOfThreads"], 56)
+        self.assertEqual(r["instance"]["maxNumOfThreads"], 41)
         if not host_has_tee():
             self.assertEqual(rc, 3)
 
@@ -307,7 +310,8 @@ class TestCheck(Base):
         rc, r, _ = self.check("--config", cfg)
         self.assertEqual(rc, 1)
         self.assert_error(r, "Tee.Occlum.MaxMemoryMB", "512MB", "1024 MB", "--force")
-        self.assert_error(r, "Tee.Occlum.MaxThreads", "allows 8 threads", "needs 56")
+        self.assert_error(r, "Tee.Occlum.MaxThreads", "allows 8 threads", "needs 41",
+                          "32 + 1 signing + 0 in worker processes + 8")
         write(good)
         os.remove(os.path.join(inst, "image", "bin", "ncsld"))
         rc, r, _ = self.check("--config", cfg)
@@ -414,6 +418,40 @@ class TestCheck(Base):
         self.assertEqual(r["memory"]["threadStackMB"], 20)
         self.assert_error(r, "Tee.Occlum.MaxMemoryMB", "32 threads x 20 MB stack")
 
+    def test_threads_with_worker_processes(self):
+        # each worker process runs 2 threads, 3 when its calls may fetch; the daemon runs one
+        # supervisor per worker and no fetch I/O thread (it runs no JavaScript)
+        for fetch, per in (([], 2), (["api.example.com"], 3)):
+            with self.subTest(fetch=fetch):
+                cfg = self.config({"JavaScript": {"Isolation": "process"},
+                                   "Server": {"HttpThreads": 27},
+                                   "Tee": {"Occlum": {"MaxProcesses": 4}},
+                                   "Fetch": {"AllowedHosts": fetch}})
+                rc, r, out = self.check("--config", cfg)
+                t = r["threads"]
+                self.assertEqual(self.errors(r), [])  # 1 + 27 + 4 = 32 fits MaxThreads
+                self.assertTrue(t["ok"])
+                self.assertEqual(t["isolation"], "process")
+                self.assertEqual(t["daemonThreads"], 1 + 27 + 4)
+                self.assertEqual(t["workerProcessThreads"], per)
+                self.assertEqual(t["processThreads"], 4 * per)
+                self.assertEqual(t["occlumMaxNumOfThreads"], 32 + 1 + 4 * per + 8)
+                rc, text, _ = run(["check", "--config", cfg], cwd=self.tmp)
+                self.assertIn("32 of Tee.Occlum.MaxThreads 32 (HTTP 27, 4 worker process "
+                              "supervisors); Occlum max_num_of_threads %d (= 32 + 1 signing + 4 "
+                              "worker processes x %d + 8 Occlum/helpers)"
+                              % (32 + 1 + 4 * per + 8, per), text)
+        # an instance made for thread mode is too small for worker processes
+        inst = self.path("inst")
+        self.init(inst, "--no-occlum")
+        os.makedirs(os.path.join(inst, "build", "bin"))
+        cfg = self.config({"JavaScript": {"Isolation": "process"},
+                           "Tee": {"Occlum": {"InstanceDir": inst, "MaxProcesses": 16}}})
+        rc, r, _ = self.check("--config", cfg)
+        self.assertEqual(r["instance"]["maxNumOfThreads"], 41)
+        self.assert_error(r, "Tee.Occlum.MaxThreads", "allows 41 threads", "needs 73",
+                          "32 + 1 signing + 32 in worker processes + 8")
+
     def test_node_js_path(self):
         cfg = self.config({"Tee": {"Occlum": {"NodeJsPath": "/nonexistent/bin/node"}}})
         rc, r, _ = self.check("--config", cfg)
@@ -506,10 +544,15 @@ class TestOcclumInit(Base):
         procs = occ.get("MaxProcesses", 16)
         stack_kb = js.get("MaxStackKB", 1024)
         stack_mb = max(8, -(-(2 * stack_kb * 1024 + 4 * 1024 * 1024) // (1024 * 1024)))
+        # the daemon's budget, its signing thread, the worker processes' own threads (2 each, 3
+        # when fetch is on; none in thread mode) and Occlum's init process and helpers
+        workers = 0
+        if js.get("Isolation", "thread").lower() == "process":
+            workers = procs * (3 if cfg.get("Fetch", {}).get("AllowedHosts") else 2)
         debug = cfg.get("Tee", {}).get("Debug", False) or occ.get("EnableDebugMode", False)
         sim = cfg.get("Tee", {}).get("SimulationMode", False) or \
             cfg.get("Tee", {}).get("Type", "") == "Simulation"
-        return mem, threads + procs + 8, stack_mb, debug, sim
+        return mem, threads + 1 + workers + 8, stack_mb, debug, sim
 
     def assert_occlum_json(self, doc, cfg):
         """Every field of the Occlum 0.31 schema, its type and its derived value."""
@@ -603,6 +646,10 @@ class TestOcclumInit(Base):
             "sim-type": {"Tee": {"Type": "Simulation"}},
             "debug": {"Tee": {"Debug": True}},
             "debug-occlum": {"Tee": {"Occlum": {"EnableDebugMode": True}}},
+            "processes": {"JavaScript": {"Isolation": "process"},
+                          "Tee": {"Occlum": {"MaxProcesses": 6}}},
+            "processes-fetch": {"JavaScript": {"Isolation": "Process"},
+                                "Fetch": {"AllowedHosts": ["api.example.com"]}},
             "big": {"Tee": {"Occlum": {"MaxMemoryMB": 8192, "MaxThreads": 200,
                                        "MaxProcesses": 40}},
                     "JavaScript": {"MaxMemoryMB": 2048, "MaxStackKB": 8192},

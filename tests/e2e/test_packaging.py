@@ -20,6 +20,7 @@ CHECK_TEMPLATE = GRAMINE / "ncsl-check.manifest.template"
 CONFIG = GRAMINE / "ncsl.json"
 CONFIG_IN_ENCLAVE = "/etc/ncsl/ncsl.json"
 GRAMINE_HELPER_THREADS = 3  # IPC, async, TLS handshake (Gramine's manifest documentation)
+SIGNING_THREADS = 1  # the identity key's signing-nonce thread (src/keys/presign.c)
 # What the C library files of Gramine's runtime directory provide, and sanitizer runtimes
 # (the asan build's ncsld links them; a deployment uses the release build).
 NOT_TRUSTED_FROM_HOST = ("linux-vdso", "libc.so", "libm.so", "libresolv.so", "ld-linux",
@@ -99,7 +100,7 @@ def problems(m, entry, argv, min_threads):
 
 def ncsld_min_threads():
     cfg = json.loads(CONFIG.read_text())
-    return (cfg["Tee"]["Occlum"]["MaxThreads"] + GRAMINE_HELPER_THREADS +
+    return (cfg["Tee"]["Occlum"]["MaxThreads"] + SIGNING_THREADS + GRAMINE_HELPER_THREADS +
             cfg["Fetch"]["MaxConcurrent"])
 
 
@@ -199,8 +200,9 @@ class GramineTemplates(unittest.TestCase):
         self.assertEqual(report["tee"]["configuredType"], "Gramine")
         self.assertTrue(report["threads"]["ok"] and report["memory"]["ok"])
         sgx = load(NCSLD_TEMPLATE)["sgx"]
+        self.assertEqual(report["threads"]["signingThreads"], SIGNING_THREADS)
         self.assertGreaterEqual(sgx["max_threads"], report["threads"]["daemonThreads"] +
-                                GRAMINE_HELPER_THREADS +
+                                SIGNING_THREADS + GRAMINE_HELPER_THREADS +
                                 json.loads(CONFIG.read_text())["Fetch"]["MaxConcurrent"])
         if not os.path.exists("/dev/attestation"):  # outside Gramine: refused, never simulated
             self.assertEqual(r.returncode, 1)

@@ -2,7 +2,9 @@
 """ncsld with process isolation (JavaScript.Isolation "process", DESIGN.md section 7): calls run
 in worker processes (ncsld --exec-worker); a call that crashes its worker (ncslTest.crash(), a
 test-build host function, NCSL_TEST_HOOKS) is answered 500 INTERNAL_ERROR while concurrent calls
-succeed, the worker is reaped and replaced, and the daemon keeps serving."""
+succeed, the worker is reaped and replaced, and the daemon keeps serving. fetch() works in the
+workers under the daemon's Fetch policy, against a server this test starts on 127.0.0.1, and
+answers (and refuses) exactly as a daemon in thread mode with the same policy."""
 import os
 import sys
 import threading
@@ -12,6 +14,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_e2e  # noqa: E402
 from test_e2e import ADMIN_KEY, Daemon  # noqa: E402
+from test_fetch import Upstream, catch_code  # noqa: E402
 
 # Set by CMake when the build has the test hooks (debug, asan-ubsan); a release build has none.
 HOOKS = os.environ.get("NCSL_TEST_HOOKS") == "1"
@@ -159,6 +162,80 @@ class ProcessIsolation(unittest.TestCase):
     def test_no_crash_hook_without_test_hooks(self):
         r = self.d.execute("function main() { return typeof ncslTest; }")
         self.assertEqual(r.json["data"]["result"], "undefined", r)
+
+
+class ProcessFetch(unittest.TestCase):
+    """The same Fetch policy in a process-mode and a thread-mode daemon: the same answers."""
+    FETCH = {"AllowedHosts": ["127.0.0.1"], "AllowPrivateNetworks": True,
+             "MaxRequestsPerCall": 3, "TimeoutMs": 5000}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = Upstream().start()
+        cls.dp = Daemon(dict(CONFIG, Fetch=cls.FETCH))
+        cls.dt = Daemon({"Fetch": cls.FETCH, "Limits": {"RequestsPerSecond": 0}})
+        try:
+            cls.dp.start()
+            cls.dt.start()
+        except Exception:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.dp.cleanup()
+        cls.dt.cleanup()
+        cls.up.stop()
+
+    def both(self, code, **kw):
+        """The result of `code` in the process-mode daemon, checked equal to thread mode's."""
+        out = []
+        for d in (self.dp, self.dt):
+            r = d.execute(code, **kw)
+            self.assertEqual(r.status, 200, r)
+            out.append(r.json["data"]["result"])
+        self.assertEqual(out[0], out[1])
+        return out[0]
+
+    def test_fetch_works_in_a_worker_process(self):
+        self.assertEqual(len(workers(self.dp.proc.pid)), PROCESSES)
+        before = len(self.up.requests_to("/json"))
+        code = """
+async function main(input) {
+  const r = await fetch(input.url, { headers: { "X-Api-Key": SECRETS.K } });
+  return { status: r.status, type: r.headers.get("content-type"),
+           upstream: r.headers.get("x-upstream"), price: (await r.json()).price };
+}"""
+        res = self.both(code, input={"url": self.up.base + "/json"}, secrets={"K": "k-proc-1"})
+        self.assertEqual(res, {"status": 200, "type": "application/json", "upstream": "yes",
+                               "price": 42.5})
+        seen = self.up.requests_to("/json")
+        self.assertEqual(len(seen) - before, 2)  # one from each daemon
+        self.assertEqual(seen[-1][2].get("x-api-key"), "k-proc-1")
+        res = self.both(catch_code('"%s/redirect-ok"' % self.up.base))
+        self.assertTrue(res["ok"], res)
+
+    def test_refusals_are_the_same(self):
+        cases = [
+            ('"http://evil.example.com/steal"',
+             "fetch: host 'evil.example.com' (port 80) is not in Fetch.AllowedHosts"),
+            ('"%s/redirect-evil"' % self.up.base,
+             "fetch: redirect from '127.0.0.1' refused: host 'evil.example.com' (port 80) is "
+             "not in Fetch.AllowedHosts"),
+            ('"http://10.1.2.3/"', "fetch: host '10.1.2.3' (port 80) is not in "
+                                   "Fetch.AllowedHosts"),
+        ]
+        for url, message in cases:
+            with self.subTest(url=url):
+                res = self.both(catch_code(url))
+                self.assertEqual(res, {"ok": False, "name": "TypeError", "message": message})
+        self.assertEqual(self.up.requests_to("/steal"), [])
+        # Fetch.MaxRequestsPerCall (3) holds in a worker as in a thread
+        code = ("async function main(i) { let n = 0; try { for (;;) {"
+                " await (await fetch(i.url)).text(); n++; } } catch (e) { return [n, e.message]; } }")
+        res = self.both(code, input={"url": self.up.base + "/text"})
+        self.assertEqual(res[0], 3)
+        self.assertIn("Fetch.MaxRequestsPerCall", res[1])
 
 
 class ProcessShutdown(unittest.TestCase):

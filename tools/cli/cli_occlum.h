@@ -23,10 +23,23 @@ struct ncsl_config;
  * plus the process heap Occlum.json gives brk (process.default_heap_size, 32 MB). */
 #define NCSL_OCCLUM_BASE_MB 64u
 #define NCSL_OCCLUM_HEAP_MB 32u
-/* Threads Occlum must allow beyond the daemon's own (Tee.Occlum.MaxThreads) and worker
- * processes (Tee.Occlum.MaxProcesses): Occlum's init process, libraries' helper threads (libcurl
- * resolves names on a thread of its own). */
+/*
+ * Threads (docs/occlum.md, section 3). Occlum counts every thread of every process of the
+ * instance against max_num_of_threads:
+ *   - the daemon's threads that the configuration sizes within Tee.Occlum.MaxThreads: main, HTTP
+ *     pool, JS workers (or, with JavaScript.Isolation "process", one supervisor per worker
+ *     process), the fetch I/O thread;
+ *   - the signing-nonce thread of each signing key (src/keys/presign.c), started by the first
+ *     signature: ncsld signs receipts with one key, the identity's;
+ *   - with JavaScript.Isolation "process", Tee.Occlum.MaxProcesses worker processes of
+ *     ncsl_cli_occlum_worker_threads each;
+ *   - EXTRA: Occlum's init process and libraries' helper threads (libcurl resolves names on a
+ *     thread of its own).
+ */
 #define NCSL_OCCLUM_EXTRA_THREADS 8u
+#define NCSL_OCCLUM_SIGNING_THREADS 1u
+/* A worker process: its main thread and the thread that runs calls (src/exec/proc.c). */
+#define NCSL_OCCLUM_WORKER_BASE_THREADS 2u
 #define NCSL_OCCLUM_KERNEL_HEAP_MB 64u
 #define NCSL_OCCLUM_KERNEL_STACK_MB 1u
 
@@ -36,7 +49,14 @@ unsigned ncsl_cli_occlum_thread_stack_mb(const struct ncsl_config *cfg);
 /* What Tee.Occlum.MaxMemoryMB must hold besides one call's JavaScript.MaxMemoryMB:
  * BASE + HEAP + MaxThreads thread stacks. */
 unsigned ncsl_cli_occlum_overhead_mb(const struct ncsl_config *cfg);
-/* Occlum.json resource_limits.max_num_of_threads: MaxThreads + MaxProcesses + EXTRA. */
+/* The threads of one worker process: WORKER_BASE, plus its fetch I/O thread when
+ * Fetch.AllowedHosts is not empty (its calls may fetch). */
+unsigned ncsl_cli_occlum_worker_threads(const struct ncsl_config *cfg);
+/* The threads of all worker processes: MaxProcesses x ncsl_cli_occlum_worker_threads with
+ * JavaScript.Isolation "process", 0 in thread mode (none run). */
+unsigned ncsl_cli_occlum_process_threads(const struct ncsl_config *cfg);
+/* Occlum.json resource_limits.max_num_of_threads: MaxThreads + SIGNING + the worker processes'
+ * threads + EXTRA. */
 unsigned ncsl_cli_occlum_max_threads(const struct ncsl_config *cfg);
 
 /*

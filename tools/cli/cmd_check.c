@@ -318,10 +318,10 @@ static void check_occlum_json(check *c, json_t *inst, const char *dir, const ncs
     if (!json_is_integer(threads) || json_integer_value(threads) < (json_int_t)need) {
         finding(c, lv, "Tee.Occlum.MaxThreads", rebuild,
                 "%s allows %lld threads (resource_limits.max_num_of_threads); this configuration "
-                "needs %u (Tee.Occlum.MaxThreads %u + MaxProcesses %u + %u)",
+                "needs %u (Tee.Occlum.MaxThreads %u + %u signing + %u in worker processes + %u)",
                 path, json_is_integer(threads) ? (long long)json_integer_value(threads) : -1LL,
-                need, cfg->tee.occlum.max_threads, cfg->tee.occlum.max_processes,
-                NCSL_OCCLUM_EXTRA_THREADS);
+                need, cfg->tee.occlum.max_threads, NCSL_OCCLUM_SIGNING_THREADS,
+                ncsl_cli_occlum_process_threads(cfg), NCSL_OCCLUM_EXTRA_THREADS);
     }
     json_decref(doc);
 }
@@ -621,11 +621,15 @@ static void check_limits(check *c, const ncsl_config *cfg) {
     }
 
     /* Threads: the configuration already sized what it derives to fit (ncsl_config_finalize);
-     * this is the account of it. */
+     * this is the account of it (cli_occlum.h). Within MaxThreads: main, HTTP pool, and JS
+     * workers plus the fetch I/O thread, or one supervisor per worker process (the daemon then
+     * runs no JavaScript, so it never fetches). Beyond it: the signing-nonce thread and the
+     * worker processes' own threads. */
+    bool procs = cfg->js.isolation == NCSL_ISOLATION_PROCESS;
     unsigned h = cfg->server.http_threads;
     unsigned w = cfg->js.workers;
     unsigned mw = cfg->js.max_workers > w ? cfg->js.max_workers : w;
-    unsigned daemon = 1 + h + mw + 1; /* main, HTTP pool, JS workers, fetch I/O */
+    unsigned daemon = procs ? 1 + h + cfg->tee.occlum.max_processes : 1 + h + mw + 1;
     json_t *t = json_object();
     json_object_set_new(t, "maxThreads", json_integer(cfg->tee.occlum.max_threads));
     json_object_set_new(t, "httpThreads", json_integer(h));
@@ -633,10 +637,23 @@ static void check_limits(check *c, const ncsl_config *cfg) {
     json_object_set_new(t, "maxWorkers", json_integer(mw));
     json_object_set_new(t, "daemonThreads", json_integer(daemon));
     json_object_set_new(t, "maxProcesses", json_integer(cfg->tee.occlum.max_processes));
+    json_object_set_new(t, "isolation", json_string(procs ? "process" : "thread"));
+    json_object_set_new(t, "signingThreads", json_integer(NCSL_OCCLUM_SIGNING_THREADS));
+    json_object_set_new(t, "workerProcessThreads",
+                        json_integer(procs ? ncsl_cli_occlum_worker_threads(cfg) : 0));
+    json_object_set_new(t, "processThreads", json_integer(ncsl_cli_occlum_process_threads(cfg)));
+    json_object_set_new(t, "extraThreads", json_integer(NCSL_OCCLUM_EXTRA_THREADS));
     json_object_set_new(t, "occlumMaxNumOfThreads", json_integer(ncsl_cli_occlum_max_threads(cfg)));
     json_object_set_new(t, "ok", json_boolean(daemon <= cfg->tee.occlum.max_threads));
     json_object_set_new(c->report, "threads", t);
-    if (daemon > cfg->tee.occlum.max_threads) {
+    if (daemon > cfg->tee.occlum.max_threads && procs) {
+        finding(c, LV_ERROR, "Tee.Occlum.MaxThreads",
+                "raise Tee.Occlum.MaxThreads, or lower Server.HttpThreads / "
+                "Tee.Occlum.MaxProcesses",
+                "%u threads (1 main + %u HTTP + %u worker process supervisors) exceed "
+                "Tee.Occlum.MaxThreads (%u)",
+                daemon, h, cfg->tee.occlum.max_processes, cfg->tee.occlum.max_threads);
+    } else if (daemon > cfg->tee.occlum.max_threads) {
         finding(c, LV_ERROR, "Tee.Occlum.MaxThreads",
                 "raise Tee.Occlum.MaxThreads, or lower Server.HttpThreads / JavaScript.Workers",
                 "%u threads (1 main + %u HTTP + up to %u JavaScript workers + 1 fetch I/O) exceed "
@@ -752,6 +769,11 @@ static const char *str_or(json_t *obj, const char *key, const char *dflt) {
     return s ? s : dflt;
 }
 
+/* The integer member `key` of `o` (0 when absent). */
+static long long num(const json_t *o, const char *key) {
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
 static bool yes(json_t *obj, const char *key) {
     return json_is_true(json_object_get(obj, key));
 }
@@ -831,14 +853,22 @@ static void print_text(json_t *r) {
     }
     json_t *t = json_object_get(r, "threads");
     if (t) {
-        printf("%-24s %lld of Tee.Occlum.MaxThreads %lld (HTTP %lld, JS workers %lld..%lld); "
-               "Occlum max_num_of_threads %lld\n",
-               "Threads", (long long)json_integer_value(json_object_get(t, "daemonThreads")),
-               (long long)json_integer_value(json_object_get(t, "maxThreads")),
-               (long long)json_integer_value(json_object_get(t, "httpThreads")),
-               (long long)json_integer_value(json_object_get(t, "workers")),
-               (long long)json_integer_value(json_object_get(t, "maxWorkers")),
-               (long long)json_integer_value(json_object_get(t, "occlumMaxNumOfThreads")));
+        const char *iso = json_string_value(json_object_get(t, "isolation"));
+        if (iso && strcmp(iso, "process") == 0) {
+            printf("%-24s %lld of Tee.Occlum.MaxThreads %lld (HTTP %lld, %lld worker process "
+                   "supervisors); Occlum max_num_of_threads %lld (= %lld + %lld signing + %lld "
+                   "worker processes x %lld + %lld Occlum/helpers)\n",
+                   "Threads", num(t, "daemonThreads"), num(t, "maxThreads"), num(t, "httpThreads"),
+                   num(t, "maxProcesses"), num(t, "occlumMaxNumOfThreads"), num(t, "maxThreads"),
+                   num(t, "signingThreads"), num(t, "maxProcesses"), num(t, "workerProcessThreads"),
+                   num(t, "extraThreads"));
+        } else {
+            printf("%-24s %lld of Tee.Occlum.MaxThreads %lld (HTTP %lld, JS workers %lld..%lld); "
+                   "Occlum max_num_of_threads %lld (= %lld + %lld signing + %lld Occlum/helpers)\n",
+                   "Threads", num(t, "daemonThreads"), num(t, "maxThreads"), num(t, "httpThreads"),
+                   num(t, "workers"), num(t, "maxWorkers"), num(t, "occlumMaxNumOfThreads"),
+                   num(t, "maxThreads"), num(t, "signingThreads"), num(t, "extraThreads"));
+        }
     }
     json_t *nj = json_object_get(r, "nodeJsPath");
     if (nj) {

@@ -63,8 +63,20 @@ unsigned ncsl_cli_occlum_overhead_mb(const ncsl_config *cfg) {
            cfg->tee.occlum.max_threads * ncsl_cli_occlum_thread_stack_mb(cfg);
 }
 
+unsigned ncsl_cli_occlum_worker_threads(const ncsl_config *cfg) {
+    return NCSL_OCCLUM_WORKER_BASE_THREADS + (cfg->fetch.allowed_host_count > 0 ? 1u : 0u);
+}
+
+unsigned ncsl_cli_occlum_process_threads(const ncsl_config *cfg) {
+    if (cfg->js.isolation != NCSL_ISOLATION_PROCESS) {
+        return 0;
+    }
+    return cfg->tee.occlum.max_processes * ncsl_cli_occlum_worker_threads(cfg);
+}
+
 unsigned ncsl_cli_occlum_max_threads(const ncsl_config *cfg) {
-    return cfg->tee.occlum.max_threads + cfg->tee.occlum.max_processes + NCSL_OCCLUM_EXTRA_THREADS;
+    return cfg->tee.occlum.max_threads + NCSL_OCCLUM_SIGNING_THREADS +
+           ncsl_cli_occlum_process_threads(cfg) + NCSL_OCCLUM_EXTRA_THREADS;
 }
 
 const char *ncsl_cli_occlum_install_hint(void) {

@@ -1,6 +1,7 @@
-/* The worker protocol of process isolation (exec_int.h): JOB and RESULT round trips, every
- * truncation and random corruption of a valid payload, semantic checks of RESULT, and frame
- * headers read from a real socket (bad type, reserved bytes, oversize, short, end of file). */
+/* The worker protocol of process isolation (exec_int.h): INIT, JOB and RESULT round trips, every
+ * truncation and random corruption of a valid payload, semantic checks of INIT and RESULT, and
+ * frame headers read from a real socket (bad type, reserved bytes, oversize, short, end of
+ * file). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -344,6 +345,213 @@ static ncsl_status read_from(const void *bytes, size_t n, bool close_after, size
     return st;
 }
 
+/* ------------------------------------------------------------------------- INIT */
+static void enc_init(ncsl__wr *w, const void *arg) {
+    ncsl__proc_init_encode(w, arg);
+}
+
+static const char *const g_hosts[] = {"127.0.0.1", "*.example.com:443", "[::1]:8080"};
+static uint8_t g_key[NCSL__PROC_KEY_SIZE];
+
+static ncsl__proc_init sample_init(void) {
+    for (size_t i = 0; i < sizeof(g_key); i++) {
+        g_key[i] = (uint8_t)(i * 7 + 1);
+    }
+    ncsl__proc_init m = {.log_level = NCSL_LOG_LEVEL_INFO, .stack_bytes = 1u << 20, .key = g_key};
+    ncsl_fetch_policy_default(&m.fetch);
+    m.fetch.allowed_hosts = g_hosts;
+    m.fetch.allowed_host_count = NCSL_ARRAY_LEN(g_hosts);
+    m.fetch.allow_private_networks = true;
+    m.fetch.max_requests_per_call = 3;
+    m.fetch.max_response_bytes = 12345;
+    m.fetch.max_request_bytes = 678;
+    m.fetch.timeout_ms = 2500;
+    m.fetch.max_concurrent = 9;
+    return m;
+}
+
+/* Decodes a copy of exactly `len` bytes (ASan sees any read past them). */
+static ncsl_status decode_init(const uint8_t *p, size_t len) {
+    uint8_t *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    if (len) {
+        memcpy(copy, p, len);
+    }
+    ncsl__proc_init m;
+    ncsl_err err;
+    ncsl_status st = ncsl__proc_init_decode(copy, len, &m, &err);
+    if (st == NCSL_OK) { /* the key points into the payload */
+        assert_true(!m.key || (m.key >= copy && m.key + NCSL__PROC_KEY_SIZE <= copy + len));
+    } else {
+        assert_null(m.fetch.allowed_hosts);
+        assert_int_equal(m.fetch.allowed_host_count, 0);
+    }
+    ncsl_fetch_policy_cleanup(&m.fetch);
+    free(copy);
+    return st;
+}
+
+static void test_init_round_trip(void **state) {
+    (void)state;
+    ncsl__proc_init in = sample_init();
+    size_t len = 0;
+    uint8_t *p = encode(enc_init, &in, &len);
+    assert_true(len <= NCSL__PROC_INIT_MAX);
+    ncsl__proc_init m;
+    ncsl_err err;
+    assert_int_equal(ncsl__proc_init_decode(p, len, &m, &err), NCSL_OK);
+    assert_int_equal(m.log_level, NCSL_LOG_LEVEL_INFO);
+    assert_int_equal(m.stack_bytes, 1u << 20);
+    assert_non_null(m.key);
+    assert_memory_equal(m.key, g_key, sizeof(g_key));
+    assert_true(m.fetch.allow_private_networks);
+    assert_int_equal(m.fetch.max_requests_per_call, 3);
+    assert_int_equal(m.fetch.max_response_bytes, 12345);
+    assert_int_equal(m.fetch.max_request_bytes, 678);
+    assert_int_equal(m.fetch.timeout_ms, 2500);
+    assert_int_equal(m.fetch.max_concurrent, 9);
+    assert_int_equal(m.fetch.allowed_host_count, NCSL_ARRAY_LEN(g_hosts));
+    for (size_t i = 0; i < NCSL_ARRAY_LEN(g_hosts); i++) {
+        assert_string_equal(m.fetch.allowed_hosts[i], g_hosts[i]);
+    }
+    /* what the child installs is what the parent has */
+    assert_int_equal(ncsl_fetch_configure(&m.fetch, &err), NCSL_OK);
+    ncsl_fetch_policy_cleanup(&m.fetch);
+    ncsl_fetch_policy back;
+    assert_int_equal(ncsl_fetch_policy_copy(&back, &err), NCSL_OK);
+    assert_int_equal(back.allowed_host_count, NCSL_ARRAY_LEN(g_hosts));
+    for (size_t i = 0; i < NCSL_ARRAY_LEN(g_hosts); i++) {
+        assert_string_equal(back.allowed_hosts[i], g_hosts[i]);
+    }
+    assert_int_equal(back.max_concurrent, 9);
+    ncsl_fetch_policy_cleanup(&back);
+    assert_int_equal(ncsl_fetch_configure(NULL, &err), NCSL_OK);
+    free(p);
+
+    /* no key, no host (the defaults: fetch off) */
+    in.key = NULL;
+    ncsl_fetch_policy_default(&in.fetch);
+    p = encode(enc_init, &in, &len);
+    assert_int_equal(ncsl__proc_init_decode(p, len, &m, &err), NCSL_OK);
+    assert_null(m.key);
+    assert_null(m.fetch.allowed_hosts);
+    assert_int_equal(m.fetch.allowed_host_count, 0);
+    ncsl_fetch_policy_cleanup(&m.fetch);
+    free(p);
+
+    /* the most INIT can hold fits its bound */
+    static char longest[NCSL_FETCH_MAX_HOST_PATTERN + 1];
+    memset(longest, 'a', NCSL_FETCH_MAX_HOST_PATTERN);
+    const char *many[NCSL_FETCH_MAX_HOSTS];
+    for (size_t i = 0; i < NCSL_FETCH_MAX_HOSTS; i++) {
+        many[i] = longest;
+    }
+    in = sample_init();
+    in.fetch.allowed_hosts = many;
+    in.fetch.allowed_host_count = NCSL_FETCH_MAX_HOSTS;
+    p = encode(enc_init, &in, &len);
+    assert_int_equal(len, NCSL__PROC_INIT_MAX);
+    assert_int_equal(decode_init(p, len), NCSL_OK);
+    free(p);
+}
+
+/* Overwrites the bytes at `at` (a field found by its value) in a fresh encoding and decodes. */
+static ncsl_status init_with(const ncsl__proc_init *in, size_t at, const void *v, size_t n) {
+    size_t len = 0;
+    uint8_t *p = encode(enc_init, in, &len);
+    assert_true(at + n <= len);
+    memcpy(p + at, v, n);
+    ncsl_status st = decode_init(p, len);
+    free(p);
+    return st;
+}
+
+static void test_init_malformed(void **state) {
+    (void)state;
+    ncsl__proc_init in = sample_init();
+    size_t len = 0;
+    uint8_t *p = encode(enc_init, &in, &len);
+    for (size_t n = 0; n < len; n++) {
+        assert_int_equal(decode_init(p, n), NCSL_E_INVALID_ARG);
+    }
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, p, len);
+    longer[len] = 0;
+    assert_int_equal(decode_init(longer, len + 1), NCSL_E_INVALID_ARG);
+    free(longer);
+
+    /* offsets of the fixed fields: version 0, level 4, stack 8, key flag 16, key 17 (length) */
+    const size_t key_off = 17;
+    const size_t pol_off = key_off + 4 + NCSL__PROC_KEY_SIZE;
+    const size_t count_off = pol_off + 1 + 4 + 8 + 8 + 4 + 4;
+    uint8_t u32[4];
+    memcpy(u32, p + count_off, 4);
+    assert_int_equal(u32[0], NCSL_ARRAY_LEN(g_hosts)); /* the layout is as assumed */
+    assert_int_equal(p[pol_off], 1);
+
+    uint8_t v = NCSL__PROC_VERSION - 1;
+    assert_int_equal(init_with(&in, 0, &v, 1), NCSL_E_INVALID_ARG); /* another version */
+    v = NCSL_LOG_LEVEL_DEBUG + 1;
+    assert_int_equal(init_with(&in, 4, &v, 1), NCSL_E_INVALID_ARG); /* log level */
+    static const uint8_t zero8[8] = {0};
+    assert_int_equal(init_with(&in, 8, zero8, 8), NCSL_E_INVALID_ARG); /* stack 0 */
+    uint8_t big[8] = {1, 0, 0, 4, 0, 0, 0, 0};                         /* 64 MiB + 1 */
+    assert_int_equal(init_with(&in, 8, big, 8), NCSL_E_INVALID_ARG);
+    v = 2;
+    assert_int_equal(init_with(&in, 16, &v, 1), NCSL_E_INVALID_ARG); /* key flag */
+    uint8_t klen[4] = {NCSL__PROC_KEY_SIZE - 1, 0, 0, 0};
+    assert_int_equal(init_with(&in, key_off, klen, 4), NCSL_E_INVALID_ARG); /* short key */
+    v = 2;
+    assert_int_equal(init_with(&in, pol_off, &v, 1), NCSL_E_INVALID_ARG); /* private flag */
+    uint8_t cnt[4] = {NCSL_FETCH_MAX_HOSTS + 1, 0, 0, 0};
+    assert_int_equal(init_with(&in, count_off, cnt, 4), NCSL_E_INVALID_ARG); /* too many */
+    cnt[0] = 0xff;
+    cnt[3] = 0xff;
+    assert_int_equal(init_with(&in, count_off, cnt, 4), NCSL_E_INVALID_ARG);
+    cnt[0] = NCSL_ARRAY_LEN(g_hosts) + 1;
+    cnt[3] = 0;
+    assert_int_equal(init_with(&in, count_off, cnt, 4), NCSL_E_INVALID_ARG); /* more than sent */
+    cnt[0] = NCSL_ARRAY_LEN(g_hosts) - 1;
+    assert_int_equal(init_with(&in, count_off, cnt, 4), NCSL_E_INVALID_ARG); /* bytes left */
+    /* a NUL inside a pattern; an empty pattern; one over NCSL_FETCH_MAX_HOST_PATTERN */
+    uint8_t *at = memmem(p, len, "127.0.0.1", 9);
+    assert_non_null(at);
+    v = 0;
+    assert_int_equal(init_with(&in, (size_t)(at - p) + 3, &v, 1), NCSL_E_INVALID_ARG);
+    const char *empty[] = {"127.0.0.1", ""};
+    ncsl__proc_init e = in;
+    e.fetch.allowed_hosts = empty;
+    e.fetch.allowed_host_count = 2;
+    free(p);
+    p = encode(enc_init, &e, &len);
+    assert_int_equal(decode_init(p, len), NCSL_E_INVALID_ARG);
+    free(p);
+    static char over[NCSL_FETCH_MAX_HOST_PATTERN + 2];
+    memset(over, 'a', NCSL_FETCH_MAX_HOST_PATTERN + 1);
+    const char *too_long[] = {over};
+    e.fetch.allowed_hosts = too_long;
+    e.fetch.allowed_host_count = 1;
+    p = encode(enc_init, &e, &len);
+    assert_int_equal(decode_init(p, len), NCSL_E_INVALID_ARG);
+    free(p);
+
+    /* random corruption: never a crash, a leak or a read past the payload */
+    srand(4321);
+    p = encode(enc_init, &in, &len);
+    for (int i = 0; i < 20000; i++) {
+        uint8_t *m = malloc(len);
+        memcpy(m, p, len);
+        int flips = 1 + rand() % 4;
+        for (int k = 0; k < flips; k++) {
+            m[(size_t)rand() % len] = (uint8_t)rand();
+        }
+        size_t n = (size_t)rand() % (len + 1);
+        (void)decode_init(m, n);
+        free(m);
+    }
+    free(p);
+}
+
 static void test_frame_io(void **state) {
     (void)state;
     uint8_t buf[8 + 4];
@@ -388,7 +596,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_job_round_trip),    cmocka_unit_test(test_job_malformed),
         cmocka_unit_test(test_result_round_trip), cmocka_unit_test(test_result_malformed),
-        cmocka_unit_test(test_frame_io),
+        cmocka_unit_test(test_frame_io),          cmocka_unit_test(test_init_round_trip),
+        cmocka_unit_test(test_init_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

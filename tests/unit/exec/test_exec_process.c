@@ -1,14 +1,19 @@
 /*
  * The engine with process isolation: calls run in worker processes (this test program started
  * again as a worker, as ncsld is), give the same results as thread mode, reach storage in the
- * parent, get their secrets and Neo.keys; a worker that crashes, hangs or breaks the protocol
+ * parent, get their secrets and Neo.keys, fetch under the daemon's policy (a server this test
+ * runs on 127.0.0.1; refusals word for word as in thread mode); a worker that crashes, hangs or
+ * breaks the protocol
  * costs exactly its call (NCSL_E_INTERNAL), is reaped (no zombie) and replaced; the queue bound,
  * draining and descriptors behave as in thread mode.
  *
  * As a worker (argv[1] == NCSL_ENGINE_WORKER_FLAG) the program serves calls, or with
  * NCSL_TEST_EVIL_WORKER set in the environment misbehaves after its first JOB as named there.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,12 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "../js/storage_double.h"
 #include "exec/exec_int.h"
+#include "fetch/fetch.h"
 #include "keys/keys.h"
 
 static ncsl_engine *engine_new(ncsl_isolation iso, unsigned workers, unsigned queue,
@@ -239,6 +246,195 @@ static void test_limits_in_worker(void **state) {
     ncsl_engine_get_stats(e, &s);
     assert_int_equal(s.worker_failures, 0);
     ncsl_engine_destroy(e);
+}
+
+/* ------------------------------------------------------------------------- fetch */
+/* An HTTP/1.0 server on 127.0.0.1 (ephemeral port): answers every request with its path as a
+ * JSON string; stops when told, and by itself after 60 s whatever happens to the test. */
+typedef struct upstream {
+    int fd;
+    unsigned port;
+    volatile bool stop;
+    unsigned served;
+    pthread_t th;
+} upstream;
+
+static void *upstream_main(void *arg) {
+    upstream *u = arg;
+    uint64_t end = ncsl_now_us() + 60000000u;
+    while (!u->stop && ncsl_now_us() < end) {
+        struct pollfd pfd = {.fd = u->fd, .events = POLLIN};
+        if (poll(&pfd, 1, 50) <= 0) {
+            continue;
+        }
+        int c = accept(u->fd, NULL, NULL);
+        if (c < 0) {
+            continue;
+        }
+        char req[4096];
+        size_t have = 0;
+        while (have < sizeof(req) - 1) {
+            struct pollfd cp = {.fd = c, .events = POLLIN};
+            if (poll(&cp, 1, 2000) <= 0) {
+                break;
+            }
+            ssize_t n = recv(c, req + have, sizeof(req) - 1 - have, 0);
+            if (n <= 0) {
+                break;
+            }
+            have += (size_t)n;
+            req[have] = '\0';
+            if (strstr(req, "\r\n\r\n")) {
+                break;
+            }
+        }
+        req[have] = '\0';
+        char path[256] = "";
+        if (sscanf(req, "GET %255s ", path) == 1) {
+            char body[300], resp[512];
+            int bn = snprintf(body, sizeof(body), "\"%s\"", path);
+            int rn = snprintf(resp, sizeof(resp),
+                              "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+                              "Content-Length: %d\r\nX-Upstream: yes\r\n\r\n%s",
+                              bn, body);
+            if (send(c, resp, (size_t)rn, MSG_NOSIGNAL) == rn) {
+                u->served++;
+            }
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+static void upstream_start(upstream *u) {
+    memset(u, 0, sizeof(*u));
+    u->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(u->fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof(a);
+    assert_int_equal(bind(u->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(u->fd, 16), 0);
+    assert_int_equal(getsockname(u->fd, (struct sockaddr *)&a, &al), 0);
+    u->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&u->th, NULL, upstream_main, u), 0);
+}
+
+static void upstream_stop(upstream *u) {
+    u->stop = true;
+    pthread_join(u->th, NULL);
+    close(u->fd);
+}
+
+static void fetch_policy(const char *const *hosts, size_t n, bool private_ok) {
+    ncsl_fetch_policy p;
+    ncsl_fetch_policy_default(&p);
+    p.allowed_hosts = hosts;
+    p.allowed_host_count = n;
+    p.allow_private_networks = private_ok;
+    p.max_requests_per_call = 3;
+    p.timeout_ms = 5000;
+    ncsl_err err;
+    assert_int_equal(ncsl_fetch_configure(&p, &err), NCSL_OK);
+}
+
+/* fetch(url) in `e`: the result JSON ({ok, status, body, upstream} or {ok: false, name, message})
+ * into out. */
+static void fetch_in(ncsl_engine *e, const char *url, char *out, size_t size) {
+    static const char *code =
+        "async function main(i) {"
+        "  try {"
+        "    const r = await fetch(i.url);"
+        "    return { ok: true, status: r.status, body: await r.json(),"
+        "             upstream: r.headers.get('x-upstream') };"
+        "  } catch (e) { return { ok: false, name: e.name, message: e.message }; }"
+        "}";
+    char input[512];
+    snprintf(input, sizeof(input), "{\"url\":\"%s\"}", url);
+    ncsl_result *r = NULL;
+    ncsl_err err;
+    ncsl_status st = run(e, code, input, &r, &err);
+    if (st != NCSL_OK) {
+        fail_msg("fetch %s: %d %s", url, st, err.message);
+    }
+    snprintf(out, size, "%s", ncsl_result_json(r, NULL));
+    ncsl_result_destroy(r);
+}
+
+/* The daemon's policy reaches the workers: a fetch to the test's server works in process mode
+ * and gives what thread mode gives; refusals (host not allowed, private address, fetch off) are
+ * the same TypeErrors, word for word. */
+static void test_fetch_in_worker(void **state) {
+    (void)state;
+    upstream u;
+    upstream_start(&u);
+    char base[64], url[128], t[1024], p[1024];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u", u.port);
+    static const char *const local[] = {"127.0.0.1"};
+    fetch_policy(local, 1, true);
+    ncsl_engine *et = engine_new(NCSL_ISOLATION_THREAD, 1, 8, 8000);
+    ncsl_engine *ep = engine_new(NCSL_ISOLATION_PROCESS, 1, 8, 8000);
+    snprintf(url, sizeof(url), "%s/price?x=1", base);
+    fetch_in(ep, url, p, sizeof(p));
+    assert_string_equal(p, "{\"ok\":true,\"status\":200,\"body\":\"/price?x=1\","
+                           "\"upstream\":\"yes\"}");
+    fetch_in(et, url, t, sizeof(t));
+    assert_string_equal(t, p);
+    assert_int_equal(u.served, 2);
+    /* a host not in AllowedHosts, a literal address not in it: refused before any I/O */
+    static const char *const refused[] = {"http://evil.example.com/steal", "http://127.0.0.2:1/",
+                                          "ftp://127.0.0.1/"};
+    for (size_t i = 0; i < NCSL_ARRAY_LEN(refused); i++) {
+        fetch_in(et, refused[i], t, sizeof(t));
+        fetch_in(ep, refused[i], p, sizeof(p));
+        assert_non_null(strstr(t, "\"ok\":false,\"name\":\"TypeError\""));
+        assert_string_equal(p, t);
+    }
+    assert_non_null(strstr(p, "fetch: ")); /* the last one names why */
+    fetch_in(ep, "http://evil.example.com/steal", p, sizeof(p));
+    assert_non_null(strstr(p, "host 'evil.example.com' (port 80) is not in Fetch.AllowedHosts"));
+    /* MaxRequestsPerCall (3) holds in the worker as in a thread */
+    static const char *many = "async function main(i) { let n = 0; try {"
+                              "  for (;;) { await (await fetch(i.url)).text(); n++; } }"
+                              "  catch (e) { return [n, e.message]; } }";
+    char input[256];
+    snprintf(input, sizeof(input), "{\"url\":\"%s/n\"}", base);
+    ncsl_result *rt = NULL, *rp = NULL;
+    ncsl_err err;
+    assert_int_equal(run(et, many, input, &rt, &err), NCSL_OK);
+    assert_int_equal(run(ep, many, input, &rp, &err), NCSL_OK);
+    assert_string_equal(ncsl_result_json(rp, NULL), ncsl_result_json(rt, NULL));
+    assert_non_null(strstr(ncsl_result_json(rp, NULL), "[3,"));
+    ncsl_result_destroy(rt);
+    ncsl_result_destroy(rp);
+    ncsl_engine_destroy(ep);
+    ncsl_engine_destroy(et);
+
+    /* workers started under another policy follow it: loopback refused without
+     * AllowPrivateNetworks, and everything refused with fetch off (the default) */
+    fetch_policy(local, 1, false);
+    et = engine_new(NCSL_ISOLATION_THREAD, 1, 8, 8000);
+    ep = engine_new(NCSL_ISOLATION_PROCESS, 1, 8, 8000);
+    unsigned served = u.served;
+    fetch_in(et, url, t, sizeof(t));
+    fetch_in(ep, url, p, sizeof(p));
+    assert_string_equal(p, t);
+    assert_non_null(strstr(p, "loopback"));
+    assert_non_null(strstr(p, "Fetch.AllowPrivateNetworks"));
+    ncsl_engine_destroy(ep);
+    ncsl_engine_destroy(et);
+    assert_int_equal(ncsl_fetch_configure(NULL, NULL), NCSL_OK);
+    et = engine_new(NCSL_ISOLATION_THREAD, 1, 8, 8000);
+    ep = engine_new(NCSL_ISOLATION_PROCESS, 1, 8, 8000);
+    fetch_in(et, url, t, sizeof(t));
+    fetch_in(ep, url, p, sizeof(p));
+    assert_string_equal(p, t);
+    assert_non_null(strstr(p, "Fetch.AllowedHosts"));
+    assert_int_equal(u.served, served); /* none of the refused ones reached the server */
+    ncsl_engine_destroy(ep);
+    ncsl_engine_destroy(et);
+    ncsl_fetch_shutdown();
+    upstream_stop(&u);
+    assert_int_equal(zombies(), 0);
 }
 
 /* ------------------------------------------------------------------------- worker failures */
@@ -465,7 +661,7 @@ int main(int argc, char **argv) {
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_as_threads),      cmocka_unit_test(test_secrets_and_storage),
-        cmocka_unit_test(test_limits_in_worker),
+        cmocka_unit_test(test_limits_in_worker),     cmocka_unit_test(test_fetch_in_worker),
 #ifdef NCSL_TEST_HOOKS
         cmocka_unit_test(test_crash_costs_one_call), cmocka_unit_test(test_hang_hits_hard_bound),
 #endif

@@ -427,6 +427,70 @@ static void test_configure_validation(void **state) {
     assert_int_equal(p.max_concurrent, 256);
 }
 
+/* ncsl_fetch_policy_copy: the whole policy, hosts as configured; configuring the copy gives the
+ * same policy back; a failed configure keeps the previous one. */
+static void test_policy_copy(void **state) {
+    (void)state;
+    ncsl_fetch_policy p, c;
+    ncsl_err err;
+    assert_int_equal(ncsl_fetch_configure(NULL, &err), NCSL_OK);
+    assert_int_equal(ncsl_fetch_policy_copy(&c, &err), NCSL_OK);
+    assert_null(c.allowed_hosts);
+    assert_int_equal(c.allowed_host_count, 0);
+    assert_int_equal(c.max_concurrent, 256);
+    ncsl_fetch_policy_cleanup(&c);
+
+    const char *hosts[] = {"API.Example.com", "*.example.org:8443", "[::1]", "*"};
+    ncsl_fetch_policy_default(&p);
+    p.allowed_hosts = hosts;
+    p.allowed_host_count = NCSL_ARRAY_LEN(hosts);
+    p.allow_private_networks = true;
+    p.max_requests_per_call = 7;
+    p.max_response_bytes = 1000;
+    p.max_request_bytes = 0;
+    p.timeout_ms = 1234;
+    p.max_concurrent = 3;
+    assert_int_equal(ncsl_fetch_configure(&p, &err), NCSL_OK);
+    assert_int_equal(ncsl_fetch_policy_copy(&c, &err), NCSL_OK);
+    assert_int_equal(c.allowed_host_count, NCSL_ARRAY_LEN(hosts));
+    for (size_t i = 0; i < NCSL_ARRAY_LEN(hosts); i++) {
+        assert_string_equal(c.allowed_hosts[i], hosts[i]);
+        assert_ptr_not_equal(c.allowed_hosts[i], hosts[i]); /* copies */
+    }
+    assert_true(c.allow_private_networks);
+    assert_int_equal(c.max_requests_per_call, 7);
+    assert_int_equal(c.max_response_bytes, 1000);
+    assert_int_equal(c.max_request_bytes, 0);
+    assert_int_equal(c.timeout_ms, 1234);
+    assert_int_equal(c.max_concurrent, 3);
+    /* the copy outlives the policy it came from, and installs the same one */
+    assert_int_equal(ncsl_fetch_configure(NULL, &err), NCSL_OK);
+    assert_int_equal(ncsl_fetch_configure(&c, &err), NCSL_OK);
+    ncsl_fetch_policy again;
+    assert_int_equal(ncsl_fetch_policy_copy(&again, &err), NCSL_OK);
+    assert_int_equal(again.allowed_host_count, NCSL_ARRAY_LEN(hosts));
+    for (size_t i = 0; i < NCSL_ARRAY_LEN(hosts); i++) {
+        assert_string_equal(again.allowed_hosts[i], hosts[i]);
+    }
+    assert_memory_equal(&again.max_requests_per_call, &c.max_requests_per_call,
+                        sizeof(c) - offsetof(ncsl_fetch_policy, max_requests_per_call));
+    ncsl_fetch_policy_cleanup(&again);
+    ncsl_fetch_policy_cleanup(&c);
+    assert_null(c.allowed_hosts);
+    ncsl_fetch_policy_cleanup(&c); /* twice: nothing left to free */
+    ncsl_fetch_policy_cleanup(NULL);
+    /* a refused configure (a NULL entry among them) keeps the policy in force */
+    const char *with_null[] = {"ok.example.com", NULL};
+    p.allowed_hosts = with_null;
+    p.allowed_host_count = 2;
+    assert_int_equal(ncsl_fetch_configure(&p, &err), NCSL_E_INVALID_ARG);
+    assert_string_equal(err.field, "Fetch.AllowedHosts[1]");
+    assert_int_equal(ncsl_fetch_policy_copy(&c, &err), NCSL_OK);
+    assert_int_equal(c.allowed_host_count, NCSL_ARRAY_LEN(hosts));
+    ncsl_fetch_policy_cleanup(&c);
+    assert_int_equal(ncsl_fetch_configure(NULL, &err), NCSL_OK);
+}
+
 /* ------------------------------------------------------------------------- refusals at submit */
 static void test_submit_refusals(void **state) {
     (void)state;
@@ -977,6 +1041,7 @@ int main(void) {
         cmocka_unit_test(test_address_kinds),
         cmocka_unit_test(test_url_check),
         cmocka_unit_test(test_configure_validation),
+        cmocka_unit_test(test_policy_copy),
         cmocka_unit_test(test_submit_refusals),
         cmocka_unit_test(test_get_json),
         cmocka_unit_test(test_post_echo_headers_and_body),
