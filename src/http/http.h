@@ -132,6 +132,9 @@ ncsl_status ncsl_http_admin_key_load(const ncsl_config *cfg, const char *env_val
 ncsl_status ncsl_http_log_open(const char *data_dir, ncsl_err *err);
 /* Restores the default sink and closes the file. */
 void ncsl_http_log_close(void);
+/* Writes the info and debug lines the sink holds (it holds them up to 64 KiB; ncsld calls this
+ * every 100 ms). */
+void ncsl_http_log_flush(void);
 
 /* Creates `path` and missing parents with mode 0700. */
 ncsl_status ncsl_http_mkdirs(const char *path, ncsl_err *err);

@@ -444,6 +444,7 @@ int main(int argc, char **argv) {
     while (sig == 0) {
         sig = wait_signal(&sigs, 100);
         ncsl_http_server_reap(srv);
+        ncsl_http_log_flush(); /* info lines are held at most this long (logfile.c) */
     }
     NCSL_LOG_INFO("main", "%s received: draining (grace %u s)",
                   sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.server.shutdown_grace_s);
@@ -456,6 +457,7 @@ int main(int argc, char **argv) {
             break;
         }
         ncsl_http_server_reap(srv);
+        ncsl_http_log_flush();
     }
     if (forced) {
         NCSL_LOG_WARN("main", "shutdown grace over with %u requests in flight: answering 503",
