@@ -4,7 +4,8 @@
 # "invoke" calls the same function deployed once (POST /api/v1/functions/{id}/invoke, a user's
 # key, bytecode from the shared cache). wrk at -t2 -c16 and -t1 -c1, REPS rounds of DURATION
 # seconds; prints the median req/s, p50 and p99 (ms) of each, the server's CPU time per request
-# and its RSS. The daemon runs with the per-user rate limit off (Limits.RequestsPerSecond 0).
+# and its RSS. The daemon runs with its defaults (log level info: an access line per request)
+# except the per-user rate limit, which is off (Limits.RequestsPerSecond 0).
 #
 #   bench/http.sh                 (DURATION=5 REPS=3 by default)
 #   NCSL_URL=http://127.0.0.1:8080 NCSL_ADMIN_KEY=... [NCSL_PID=...] bench/http.sh   use a running
@@ -28,7 +29,7 @@ if [ -z "${NCSL_URL:-}" ]; then
     NCSL_ADMIN_KEY="bench_admin_$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')"
     export NCSL_ADMIN_KEY
     echo '{"Limits": {"RequestsPerSecond": 0}}' >"$tmp/config.json"
-    build/release/src/http/ncsld --data-dir "$tmp/data" --listen 127.0.0.1:0 --log-level warn \
+    build/release/src/http/ncsld --data-dir "$tmp/data" --listen 127.0.0.1:0 \
         --config "$tmp/config.json" >"$tmp/ncsld.out" 2>"$tmp/ncsld.err" &
     pid=$!
     for _ in $(seq 100); do [ -s "$tmp/data/ncsld.url" ] && break; sleep 0.1; done

@@ -60,7 +60,7 @@ export NCSL_ADMIN_KEY
 echo '{"Limits": {"RequestsPerSecond": 0}}' >"$tmp/config.json"
 start_ncsld() {
     rm -f "$tmp/data/ncsld.url"
-    "$bin/src/http/ncsld" --data-dir "$tmp/data" --listen 127.0.0.1:0 --log-level warn \
+    "$bin/src/http/ncsld" --data-dir "$tmp/data" --listen 127.0.0.1:0 \
         --config "$tmp/config.json" >"$tmp/ncsld.out" 2>"$tmp/ncsld.err" &
     pid=$!
     for _ in $(seq 100); do [ -s "$tmp/data/ncsld.url" ] && return 0; sleep 0.1; done

@@ -24,8 +24,7 @@ def free_port():
 def one_run(ncsld, data_dir):
     port = free_port()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([ncsld, "--data-dir", data_dir, "--listen", f"127.0.0.1:{port}",
-                             "--log-level", "warn"],
+    proc = subprocess.Popen([ncsld, "--data-dir", data_dir, "--listen", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:
