@@ -18,6 +18,10 @@
  *   store/seal-check                      (a known value; proves the installation at open)
  * Any unseal failure becomes NCSL_E_STORE_INTEGRITY naming the record; no unauthenticated byte
  * is returned.
+ *
+ * Function cache (store_cache.c): ncsl_store_function_get serves latest versions from it after
+ * the backend's fn_match confirms the record is unchanged; update, delete and user delete forget
+ * entries after their commit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +50,10 @@ struct ncsl_store {
     const ncsl__store_backend_ops *ops;
     void *state;
     EVP_MAC *hmac; /* fetched once; EVP_MAC objects may be shared between threads */
+    /* HMAC-SHA256 keyed with index_key and never updated: each keyed hash starts from a copy
+     * (EVP_MAC_CTX_dup only reads it), which skips fetching SHA-256 and keying per call. */
+    EVP_MAC_CTX *hmac_base;
+    ncsl__store_fn_cache *fn_cache; /* NULL when disabled (options) */
     uint8_t root[NCSL_TEE_SEAL_KEY_SIZE];
     uint8_t index_key[NCSL__STORE_HASH_SIZE];
     ncsl_seal_policy policy;
@@ -214,13 +222,8 @@ static ncsl_status keyed_hash(const ncsl_store *s, const char *domain, const cha
                               ncsl_err *err) {
     ncsl_status st = NCSL_OK;
     size_t out_len = 0;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(s->hmac);
-    if (!ctx || EVP_MAC_init(ctx, s->index_key, sizeof(s->index_key), params) != 1 ||
-        EVP_MAC_update(ctx, (const unsigned char *)domain, strlen(domain) + 1) != 1) {
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(s->hmac_base);
+    if (!ctx || EVP_MAC_update(ctx, (const unsigned char *)domain, strlen(domain) + 1) != 1) {
         st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "HMAC-SHA256 failed");
         goto out;
     }
@@ -299,6 +302,8 @@ void ncsl_store_options_default(ncsl_store_options *opts) {
     opts->policy = NCSL_SEAL_POLICY_MRSIGNER;
     opts->connections = 4;
     opts->busy_timeout_ms = 5000;
+    opts->function_cache_entries = 1024;
+    opts->function_cache_bytes = 32u * 1024u * 1024u;
 }
 
 /* Makes the check record on a new database, or proves an existing one was sealed by this
@@ -421,6 +426,23 @@ ncsl_status ncsl_store_open(ncsl_tee *tee, const ncsl_store_options *opts, ncsl_
     if (st != NCSL_OK) {
         goto out;
     }
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    s->hmac_base = EVP_MAC_CTX_new(s->hmac);
+    if (!s->hmac_base ||
+        EVP_MAC_init(s->hmac_base, s->index_key, sizeof(s->index_key), params) != 1) {
+        st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "HMAC-SHA256 failed");
+        goto out;
+    }
+    if (o.function_cache_entries > 0 && o.function_cache_bytes > 0) {
+        s->fn_cache = ncsl__store_fn_cache_create(o.function_cache_entries, o.function_cache_bytes);
+        if (!s->fn_cache) {
+            st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+            goto out;
+        }
+    }
     st = ops->open(&o, &s->state, err);
     if (st != NCSL_OK) {
         goto out;
@@ -442,6 +464,8 @@ void ncsl_store_close(ncsl_store *s) {
     if (s->state) {
         s->ops->close(s->state);
     }
+    ncsl__store_fn_cache_destroy(s->fn_cache); /* wipes the cached code */
+    EVP_MAC_CTX_free(s->hmac_base);
     EVP_MAC_free(s->hmac);
     ncsl_wipe(s->root, sizeof(s->root));
     ncsl_wipe(s->index_key, sizeof(s->index_key));
@@ -471,6 +495,10 @@ unsigned ncsl_store_schema_version(const ncsl_store *s) {
 ncsl_status ncsl_store_check(ncsl_store *s, ncsl_err *err) {
     ncsl_status st = no_store(s, err);
     return st != NCSL_OK ? st : s->ops->check(s->state, err);
+}
+
+ncsl__store_fn_cache *ncsl__store_test_fn_cache(ncsl_store *s) {
+    return s->fn_cache;
 }
 
 ncsl_status ncsl__store_test_pragma(ncsl_store *s, const char *pragma, char *out, size_t out_size,
@@ -687,7 +715,13 @@ ncsl_status ncsl_store_user_delete(ncsl_store *s, const char *id, ncsl_err *err)
     if (st == NCSL_OK) {
         st = check_id(id, "id", "user", err);
     }
-    return st != NCSL_OK ? st : s->ops->user_delete(s->state, id, err);
+    if (st != NCSL_OK) {
+        return st;
+    }
+    st = s->ops->user_delete(s->state, id, err);
+    /* After the commit, before the answer: no later read finds the user's functions cached. */
+    ncsl__store_fn_cache_forget_user(s->fn_cache, id);
+    return st;
 }
 
 /* ------------------------------------------------------------------------- API keys */
@@ -1041,6 +1075,8 @@ ncsl_status ncsl_store_function_update(ncsl_store *s, const char *user_id, const
         }
         free(row.blob);
         ncsl__store_fn_row_cleanup(&cur);
+        /* After the commit, before the answer (also after a failure: forgetting is cheap). */
+        ncsl__store_fn_cache_forget(s->fn_cache, user_id, id);
         if (raced) {
             st = NCSL_OK; /* another writer made the next version first: read again */
             continue;
@@ -1054,20 +1090,16 @@ ncsl_status ncsl_store_function_update(ncsl_store *s, const char *user_id, const
     return st;
 }
 
-ncsl_status ncsl_store_function_get(ncsl_store *s, const char *user_id, const char *id,
-                                    uint32_t version, ncsl_store_function *out, ncsl_err *err) {
+/* Reads, unseals and checks a function version from the backend (ncsl_store_function_get
+ * without the cache; arguments checked, *out zeroed). */
+static ncsl_status fn_read(ncsl_store *s, const char *user_id, const char *id, uint32_t version,
+                           ncsl_store_function *out, ncsl_err *err) {
     ncsl__store_fn_row row;
     char label[STORE_LABEL_SIZE], what[160];
     uint8_t *code = NULL;
     size_t code_len = 0;
-    ncsl_status st = out_args(s, out, sizeof(*out), err);
     memset(&row, 0, sizeof(row));
-    if (st == NCSL_OK) {
-        st = fn_args(s, user_id, id, err);
-    }
-    if (st == NCSL_OK) {
-        st = s->ops->fn_get(s->state, user_id, id, version, &row, err);
-    }
+    ncsl_status st = s->ops->fn_get(s->state, user_id, id, version, &row, err);
     if (st != NCSL_OK) {
         return st;
     }
@@ -1099,6 +1131,55 @@ ncsl_status ncsl_store_function_get(ncsl_store *s, const char *user_id, const ch
     return st;
 }
 
+/*
+ * The latest version comes from the function cache when the backend confirms, in one indexed
+ * read without the blob, that the cached record is still exactly the function's latest version
+ * (fn_match: version, code hash and every clear field). The cached code was unsealed and
+ * checked against that code hash when it was cached, so a hit returns what a full read would,
+ * also after a write by another process sharing the database; only the unseal and the hash are
+ * saved. Local writes forget the entry as well (update, delete, user delete).
+ */
+ncsl_status ncsl_store_function_get(ncsl_store *s, const char *user_id, const char *id,
+                                    uint32_t version, ncsl_store_function *out, ncsl_err *err) {
+    ncsl_status st = out_args(s, out, sizeof(*out), err);
+    if (st == NCSL_OK) {
+        st = fn_args(s, user_id, id, err);
+    }
+    if (st != NCSL_OK) {
+        return st;
+    }
+    if (version != 0 || !s->fn_cache) {
+        return fn_read(s, user_id, id, version, out, err);
+    }
+    const ncsl__store_fn_entry *e = ncsl__store_fn_cache_get(s->fn_cache, user_id, id);
+    if (e) {
+        bool same = false;
+        st = s->ops->fn_match(s->state, user_id, id, ncsl__store_fn_entry_fn(e), &same, err);
+        if (st == NCSL_OK && same) {
+            if (!ncsl__store_fn_copy(out, ncsl__store_fn_entry_fn(e))) {
+                st = ncsl_err_set(err, NCSL_E_NOMEM, NULL, "out of memory");
+            }
+            ncsl__store_fn_cache_release(s->fn_cache, e);
+            return st;
+        }
+        ncsl__store_fn_cache_release(s->fn_cache, e);
+        if (st != NCSL_OK && st != NCSL_E_NOT_FOUND) {
+            return st;
+        }
+        /* Changed or deleted (by this process or another): drop it and read afresh. */
+        ncsl__store_fn_cache_forget(s->fn_cache, user_id, id);
+        if (st == NCSL_E_NOT_FOUND) {
+            return st;
+        }
+    }
+    uint64_t gen = ncsl__store_fn_cache_gen(s->fn_cache);
+    st = fn_read(s, user_id, id, 0, out, err);
+    if (st == NCSL_OK) {
+        ncsl__store_fn_cache_put(s->fn_cache, gen, out);
+    }
+    return st;
+}
+
 ncsl_status ncsl_store_function_list(ncsl_store *s, const char *user_id, size_t limit,
                                      const char *cursor, ncsl_store_function_page *out,
                                      ncsl_err *err) {
@@ -1117,7 +1198,12 @@ ncsl_status ncsl_store_function_list(ncsl_store *s, const char *user_id, size_t 
 ncsl_status ncsl_store_function_delete(ncsl_store *s, const char *user_id, const char *id,
                                        ncsl_err *err) {
     ncsl_status st = fn_args(s, user_id, id, err);
-    return st != NCSL_OK ? st : s->ops->fn_delete(s->state, user_id, id, err);
+    if (st != NCSL_OK) {
+        return st;
+    }
+    st = s->ops->fn_delete(s->state, user_id, id, err);
+    ncsl__store_fn_cache_forget(s->fn_cache, user_id, id); /* after the commit, before the answer */
+    return st;
 }
 
 /* ------------------------------------------------------------------------- secrets */

@@ -77,11 +77,18 @@ typedef struct ncsl_store_options {
     unsigned connections;
     /* How long a write waits for a lock held by another process (default 5000 ms). */
     uint32_t busy_timeout_ms;
+    /* The cache of unsealed function code (latest versions, least recently used out first):
+     * at most this many functions (default 1024) and bytes of code and metadata (default
+     * 32 MiB). Either 0: no cache. A cached record is used only after the database confirms it
+     * is still the function's latest version (docs/storage.md). */
+    size_t function_cache_entries;
+    size_t function_cache_bytes;
     /* TEST ONLY: the backend's migration list (store_int.h); NULL: the built-in one. */
     const void *test_migrations;
 } ncsl_store_options;
 
-/* Defaults: sqlite, "./ncsl-data", MRSIGNER, 4 connections, 5000 ms. `opts` is borrowed. */
+/* Defaults: sqlite, "./ncsl-data", MRSIGNER, 4 connections, 5000 ms, a function cache of 1024
+ * entries and 32 MiB. `opts` is borrowed. */
 void ncsl_store_options_default(ncsl_store_options *opts);
 
 /*
@@ -242,7 +249,10 @@ NCSL_NODISCARD ncsl_status ncsl_store_function_create(ncsl_store *store, const c
                                                       const ncsl_store_function_spec *spec,
                                                       ncsl_store_function *out, ncsl_err *err);
 /* Version `version` (0: the latest) of function `id` of `user_id`, with its code, after
- * checking the seal and the code hash. *out caller-owned (ncsl_store_function_cleanup).
+ * checking the seal and the code hash. The latest version may come from the function cache
+ * (options), used only after the database confirms it is still exactly the latest version, so
+ * a read after any acknowledged write, by this process or another, sees that write
+ * (docs/storage.md). *out caller-owned (ncsl_store_function_cleanup).
  * NCSL_E_NOT_FOUND, NCSL_E_STORE_INTEGRITY. */
 NCSL_NODISCARD ncsl_status ncsl_store_function_get(ncsl_store *store, const char *user_id,
                                                    const char *id, uint32_t version,

@@ -131,6 +131,12 @@ typedef struct ncsl__store_backend_ops {
                            const ncsl__store_cursor *after, ncsl_store_function_page *out,
                            ncsl_err *err);
     ncsl_status (*fn_delete)(void *state, const char *user_id, const char *id, ncsl_err *err);
+    /* Whether `m` (a record fn_get returned for version 0, borrowed) is still function id's
+     * latest version exactly: same version and latest version, name, code hash and size,
+     * description, required secrets, limits and times. One indexed read, no blob, nothing
+     * copied. NCSL_E_NOT_FOUND (field "id") when the function is gone. */
+    ncsl_status (*fn_match)(void *state, const char *user_id, const char *id,
+                            const ncsl_store_function *m, bool *same, ncsl_err *err);
 
     /* Secrets. put: upsert with the max_count rule of ncsl_store_secret_put. rows: every
      * secret of the user with its blob, by name (*rows NULL when none; free with
@@ -179,6 +185,53 @@ void ncsl__store_fn_row_cleanup(ncsl__store_fn_row *row);
 void ncsl__store_secret_row_cleanup(ncsl__store_secret_row *row);
 void ncsl__store_secret_rows_free(ncsl__store_secret_row *rows, size_t count);
 void ncsl__store_kv_rows_free(ncsl__store_kv_row *rows, size_t count);
+
+/* ------------------------------------------------------------------------- function cache */
+/*
+ * Unsealed latest versions of functions by (user id, function id), LRU, bounded by entry count
+ * and bytes (store_cache.c). Thread-safe. The store treats it as a hint: a hit is used only
+ * after the backend confirms (fn_match) that the record is still the function's latest version
+ * with the same clear metadata and code hash, and every local write that changes or deletes a
+ * function forgets it first.
+ */
+typedef struct ncsl__store_fn_cache ncsl__store_fn_cache;
+typedef struct ncsl__store_fn_entry ncsl__store_fn_entry;
+
+typedef struct ncsl__store_fn_cache_info {
+    size_t count, bytes;
+    size_t max_entries, max_bytes;
+    uint64_t evictions;
+} ncsl__store_fn_cache_info;
+
+/* NULL when either bound is 0 (no cache) or out of memory; every function below accepts NULL
+ * and then does nothing (get answers NULL). destroy wipes and frees every entry. */
+ncsl__store_fn_cache *ncsl__store_fn_cache_create(size_t max_entries, size_t max_bytes);
+void ncsl__store_fn_cache_destroy(ncsl__store_fn_cache *cache);
+/* The entry of (user_id, id) with a reference taken (release it with _release), or NULL. The
+ * record (ncsl__store_fn_entry_fn, borrowed until the release) never changes. */
+const ncsl__store_fn_entry *ncsl__store_fn_cache_get(ncsl__store_fn_cache *cache,
+                                                     const char *user_id, const char *id);
+const ncsl_store_function *ncsl__store_fn_entry_fn(const ncsl__store_fn_entry *entry);
+void ncsl__store_fn_cache_release(ncsl__store_fn_cache *cache, const ncsl__store_fn_entry *entry);
+/* The invalidation generation: read it before reading a record from the backend and pass it
+ * to _put, which drops the record when anything was forgotten meanwhile. */
+uint64_t ncsl__store_fn_cache_gen(ncsl__store_fn_cache *cache);
+/* Copies `fn` (borrowed; must have its code) in as the entry of (fn->user_id, fn->id),
+ * replacing an older one and evicting the least recently used ones to stay within the bounds.
+ * A record over a quarter of max_bytes is not cached. Failures (memory) only skip caching. */
+void ncsl__store_fn_cache_put(ncsl__store_fn_cache *cache, uint64_t gen,
+                              const ncsl_store_function *fn);
+/* Forget one function, every function of a user, or everything (and bump the generation). */
+void ncsl__store_fn_cache_forget(ncsl__store_fn_cache *cache, const char *user_id, const char *id);
+void ncsl__store_fn_cache_forget_user(ncsl__store_fn_cache *cache, const char *user_id);
+void ncsl__store_fn_cache_clear(ncsl__store_fn_cache *cache);
+void ncsl__store_fn_cache_stats(ncsl__store_fn_cache *cache, ncsl__store_fn_cache_info *out);
+/* A deep copy of `src` (code included) into `dst` (caller-owned; clean up with
+ * ncsl_store_function_cleanup); false when out of memory (dst is then clean). */
+bool ncsl__store_fn_copy(ncsl_store_function *dst, const ncsl_store_function *src);
+
+/* TEST ONLY: the store's function cache (NULL when it has none). */
+ncsl__store_fn_cache *ncsl__store_test_fn_cache(ncsl_store *store);
 
 /* TEST ONLY: the value a backend pragma has on one of the store's connections ("journal_mode",
  * "synchronous", "foreign_keys", "busy_timeout") as text into `out` (caller-owned). SQLite

@@ -156,6 +156,7 @@ enum {
     ST_FN_LIST,
     ST_FN_DELETE,
     ST_FN_OWNED,
+    ST_FN_MATCH,
     ST_SECRET_EXISTS,
     ST_SECRET_COUNT,
     ST_SECRET_UPSERT,
@@ -220,6 +221,9 @@ static const char *const g_sql[ST__COUNT] = {
                    " ORDER BY f.created_at, f.id LIMIT ?4",
     [ST_FN_DELETE] = "DELETE FROM functions WHERE id = ?1 AND user_id = ?2",
     [ST_FN_OWNED] = "SELECT 1 FROM functions WHERE id = ?1 AND user_id = ?2",
+    [ST_FN_MATCH] = "SELECT " FN_COLUMNS " FROM functions f"
+                    " JOIN function_versions v ON v.function_id = f.id AND v.version = f.version"
+                    " WHERE f.id = ?1 AND f.user_id = ?2",
     [ST_SECRET_EXISTS] = "SELECT 1 FROM secrets WHERE user_id = ?1 AND name = ?2",
     [ST_SECRET_COUNT] = "SELECT count(*) FROM secrets WHERE user_id = ?1",
     [ST_SECRET_UPSERT] =
@@ -507,6 +511,30 @@ static ncsl_status sq_enter_stmt(sq_state *s, bool write, int id, sq_conn **c, s
     return st;
 }
 
+/* A pooled connection and the cached statement `id` for a read of ONE statement, without
+ * BEGIN and COMMIT: in autocommit mode the statement is its own read transaction (one
+ * snapshot, from its first step until its reset), which is all a single query needs and saves
+ * two statements per read. The caller resets the statement (stmt_done, stmt_exec,
+ * collect_rows) before sq_leave_read1. */
+static ncsl_status sq_enter_read1(sq_state *s, int id, sq_conn **c, sqlite3_stmt **q,
+                                  ncsl_err *err) {
+    *c = pool_get(s);
+    ncsl_status st = stmt_get(*c, id, q, err);
+    if (st != NCSL_OK) {
+        pool_put(s, *c);
+        *c = NULL;
+    }
+    return st;
+}
+
+static ncsl_status sq_leave_read1(sq_state *s, sq_conn *c, ncsl_status st) {
+    if (!sqlite3_get_autocommit(c->db)) {
+        (void)run_simple(c, ST_ROLLBACK, "rolling back", NULL); /* never left open: be sure */
+    }
+    pool_put(s, c);
+    return st;
+}
+
 /* ------------------------------------------------------------------------- reading rows */
 
 /* Fills `out` (one element of the caller's array) from the current row of `q`; false when out
@@ -596,15 +624,15 @@ static void bind_keys(sqlite3_stmt *q, const char *const *keys, size_t n) {
     }
 }
 
-/* A transaction of its own reading the one row statement `id` finds by the text parameters
- * `keys` into `out`. No row: NCSL_E_NOT_FOUND with *found false, for the caller to give a
- * better message. */
+/* One statement (its own read transaction) reading the one row statement `id` finds by the text
+ * parameters `keys` into `out`. No row: NCSL_E_NOT_FOUND with *found false, for the caller to give
+ * a better message. */
 static ncsl_status sq_read_keys(sq_state *s, int id, const char *const *keys, size_t nkeys,
                                 const char *what, row_reader read, void *out, bool *found,
                                 ncsl_err *err) {
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter_stmt(s, false, id, &c, &q, err);
+    ncsl_status st = sq_enter_read1(s, id, &c, &q, err);
     *found = false;
     if (st != NCSL_OK) {
         return st;
@@ -619,23 +647,23 @@ static ncsl_status sq_read_keys(sq_state *s, int id, const char *const *keys, si
         }
         stmt_done(q);
     }
-    return sq_leave(s, c, false, st, err);
+    return sq_leave_read1(s, c, st);
 }
 
-/* A transaction of its own collecting every row statement `id` finds by the text parameters
- * `keys` into the growing array *items (see collect_rows). */
+/* One statement (its own read transaction) collecting every row statement `id` finds by the text
+ * parameters `keys` into the growing array *items (see collect_rows). */
 static ncsl_status sq_collect_keys(sq_state *s, int id, const char *const *keys, size_t nkeys,
                                    const char *what, size_t size, size_t first_cap, row_reader read,
                                    void **items, size_t *count, ncsl_err *err) {
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
-    ncsl_status st = sq_enter_stmt(s, false, id, &c, &q, err);
+    ncsl_status st = sq_enter_read1(s, id, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
     bind_keys(q, keys, nkeys);
     st = collect_rows(c, q, what, size, first_cap, read, items, count, err);
-    return sq_leave(s, c, false, st, err);
+    return sq_leave_read1(s, c, st);
 }
 
 /* A write transaction of its own running statement `id` with the text parameters `keys`
@@ -1265,7 +1293,7 @@ static ncsl_status sq_key_lookup(void *state, const uint8_t hash[NCSL__STORE_HAS
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
     bool row = false;
-    ncsl_status st = sq_enter_stmt(s, false, ST_KEY_LOOKUP, &c, &q, err);
+    ncsl_status st = sq_enter_read1(s, ST_KEY_LOOKUP, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
@@ -1280,7 +1308,7 @@ static ncsl_status sq_key_lookup(void *state, const uint8_t hash[NCSL__STORE_HAS
         }
         stmt_done(q);
     }
-    return sq_leave(s, c, false, st, err);
+    return sq_leave_read1(s, c, st);
 }
 
 static ncsl_status sq_key_list(void *state, const char *user_id, ncsl_store_api_key **items,
@@ -1434,7 +1462,7 @@ static ncsl_status sq_fn_get(void *state, const char *user_id, const char *id, u
     sq_conn *c = NULL;
     sqlite3_stmt *q = NULL;
     bool row = false;
-    ncsl_status st = sq_enter_stmt(s, false, ST_FN_GET, &c, &q, err);
+    ncsl_status st = sq_enter_read1(s, ST_FN_GET, &c, &q, err);
     if (st != NCSL_OK) {
         return st;
     }
@@ -1457,7 +1485,7 @@ static ncsl_status sq_fn_get(void *state, const char *user_id, const char *id, u
         }
         stmt_done(q);
     }
-    return sq_leave(s, c, false, st, err);
+    return sq_leave_read1(s, c, st);
 }
 
 static void fn_cursor_key(const void *item, int64_t *created_at_ms, const char **id) {
@@ -1494,6 +1522,53 @@ static ncsl_status sq_fn_delete(void *state, const char *user_id, const char *id
         st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "id", "no function %s", id);
     }
     return st;
+}
+
+/* Text column i equals s (SQL NULL equals only NULL; a column SQLite cannot give is unequal). */
+static bool col_text_eq(sqlite3_stmt *q, int i, const char *s) {
+    const unsigned char *t = sqlite3_column_text(q, i);
+    if (!t) {
+        return !s && sqlite3_column_type(q, i) == SQLITE_NULL;
+    }
+    return s && strcmp((const char *)t, s) == 0;
+}
+
+static ncsl_status sq_fn_match(void *state, const char *user_id, const char *id,
+                               const ncsl_store_function *m, bool *same, ncsl_err *err) {
+    sq_state *s = state;
+    sq_conn *c = NULL;
+    sqlite3_stmt *q = NULL;
+    bool row = false;
+    *same = false;
+    ncsl_status st = sq_enter_read1(s, ST_FN_MATCH, &c, &q, err);
+    if (st != NCSL_OK) {
+        return st;
+    }
+    bind_text(q, 1, id);
+    bind_text(q, 2, user_id);
+    st = stmt_step(c, q, &row, "reading a function", err);
+    if (st == NCSL_OK) {
+        if (!row) {
+            st = ncsl_err_set(err, NCSL_E_NOT_FOUND, "id", "no function %s", id);
+        } else {
+            /* The columns read_fn turns into the record, compared as read_fn reads them. */
+            const unsigned char *name = sqlite3_column_text(q, 2);
+            const unsigned char *hash = sqlite3_column_text(q, 5);
+            uint64_t size = col_size(q, 6);
+            *same = m->name && strcmp(name ? (const char *)name : "", m->name) == 0 &&
+                    (uint32_t)sqlite3_column_int64(q, 3) == m->version &&
+                    (uint32_t)sqlite3_column_int64(q, 4) == m->latest_version &&
+                    strcmp(hash ? (const char *)hash : "", m->code_hash) == 0 &&
+                    (size > SIZE_MAX ? SIZE_MAX : (size_t)size) == m->code_size &&
+                    col_text_eq(q, 7, m->description) &&
+                    col_text_eq(q, 8, m->required_secrets_json) &&
+                    col_text_eq(q, 9, m->limits_json) &&
+                    sqlite3_column_int64(q, 10) == m->created_at_ms &&
+                    sqlite3_column_int64(q, 11) == m->updated_at_ms;
+        }
+        stmt_done(q);
+    }
+    return sq_leave_read1(s, c, st);
 }
 
 /* ------------------------------------------------------------------------- secrets */
@@ -1901,6 +1976,7 @@ const ncsl__store_backend_ops ncsl__store_sqlite_ops = {
     .fn_get = sq_fn_get,
     .fn_list = sq_fn_list,
     .fn_delete = sq_fn_delete,
+    .fn_match = sq_fn_match,
     .secret_put = sq_secret_put,
     .secret_get = sq_secret_get,
     .secret_rows = sq_secret_rows,
