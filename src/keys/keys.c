@@ -769,7 +769,6 @@ static ncsl_status p256_sign(EVP_PKEY *key, const void *msg, size_t len,
     ECDSA_SIG *es = NULL;
     uint8_t der[80];
     size_t der_len = sizeof(der);
-    const BIGNUM *r = NULL, *s = NULL;
 
     ctx = EVP_MD_CTX_new();
     if (!ctx || EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, key, NULL) != 1 ||
@@ -783,12 +782,7 @@ static ncsl_status p256_sign(EVP_PKEY *key, const void *msg, size_t len,
         st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "ECDSA signature decoding failed");
         goto out;
     }
-    ECDSA_SIG_get0(es, &r, &s);
-    if (BN_bn2binpad(r, sig, 32) != 32 || BN_bn2binpad(s, sig + 32, 32) != 32) {
-        st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "ECDSA signature encoding failed");
-        goto out;
-    }
-    ncsl__keys_low_s(sig + 32);
+    st = ncsl__keys_sig_to_raw(es, sig, err);
 out:
     if (st != NCSL_OK) {
         memset(sig, 0, NCSL_KEYS_P256_SIG_SIZE);

@@ -35,6 +35,10 @@ bool ncsl__keys_p256_pub_of(EVP_PKEY *k, uint8_t out[NCSL_KEYS_P256_PUB_SIZE]);
 
 /* s := n - s when s > n / 2 (`s` big-endian, s < n): the low-S twin of a signature's s. */
 void ncsl__keys_low_s(uint8_t s[32]);
+/* An OpenSSL signature (borrowed) as the 64-byte r || s with low S. NCSL_OK or NCSL_E_CRYPTO. */
+struct ECDSA_SIG_st;
+ncsl_status ncsl__keys_sig_to_raw(const struct ECDSA_SIG_st *es,
+                                  uint8_t sig[NCSL_KEYS_P256_SIG_SIZE], ncsl_err *err);
 
 /* ------------------------------------------------------------------ signer (presign.c) */
 /* Signing with the identity's P-256 key, with a pool of precomputed nonces (the design and why

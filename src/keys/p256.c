@@ -10,6 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
@@ -38,6 +39,17 @@ void ncsl__keys_low_s(uint8_t s[32]) {
         s[i] = (uint8_t)v;
         borrow = (v >> 8) & 1u;
     }
+}
+
+ncsl_status ncsl__keys_sig_to_raw(const ECDSA_SIG *es, uint8_t sig[NCSL_KEYS_P256_SIG_SIZE],
+                                  ncsl_err *err) {
+    const BIGNUM *r = NULL, *s = NULL;
+    ECDSA_SIG_get0(es, &r, &s);
+    if (BN_bn2binpad(r, sig, 32) != 32 || BN_bn2binpad(s, sig + 32, 32) != 32) {
+        return ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "ECDSA signature encoding failed");
+    }
+    ncsl__keys_low_s(sig + 32);
+    return NCSL_OK;
 }
 
 /* Imports an encoded point (33 or 65 bytes, borrowed) as a P-256 public key. */

@@ -286,7 +286,6 @@ ncsl_status ncsl__keys_signer_sign(ncsl__keys_signer *s, const void *msg, size_t
     unsigned h_len = 0;
     presign_entry e = {NULL, NULL};
     ECDSA_SIG *es = NULL;
-    const BIGNUM *r = NULL, *sv = NULL;
 
     if (EVP_Digest(msg ? msg : empty, len, h, &h_len, s->sha256, NULL) != 1 || h_len != 32) {
         st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "SHA-256 failed");
@@ -314,12 +313,7 @@ ncsl_status ncsl__keys_signer_sign(ncsl__keys_signer *s, const void *msg, size_t
         st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "ECDSA signing failed");
         goto out;
     }
-    ECDSA_SIG_get0(es, &r, &sv);
-    if (BN_bn2binpad(r, sig, 32) != 32 || BN_bn2binpad(sv, sig + 32, 32) != 32) {
-        st = ncsl_err_set(err, NCSL_E_CRYPTO, NULL, "ECDSA signature encoding failed");
-        goto out;
-    }
-    ncsl__keys_low_s(sig + 32);
+    st = ncsl__keys_sig_to_raw(es, sig, err);
 out:
     if (st != NCSL_OK) {
         memset(sig, 0, NCSL_KEYS_P256_SIG_SIZE);

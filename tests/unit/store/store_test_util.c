@@ -94,3 +94,24 @@ void stu_function(ncsl_store *s, const char *user_id, const char *name, const ch
     memcpy(id, f.id, NCSL_STORE_ID_SIZE);
     ncsl_store_function_cleanup(&f);
 }
+
+int stu_fixture_setup(void **state, const char *prefix) {
+    stu_fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    f->dir = ncsl_test_tmpdir_make(prefix);
+    f->tee = ncsl_test_open_sim_tee(f->dir);
+    f->store = stu_open_store(f->tee, f->dir, NULL);
+    stu_user(f->store, "alice", f->alice);
+    stu_user(f->store, "bob", f->bob);
+    *state = f;
+    return 0;
+}
+
+int stu_fixture_teardown(void **state) {
+    stu_fixture *f = *state;
+    ncsl_store_close(f->store);
+    ncsl_tee_close(f->tee);
+    ncsl_test_tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}

@@ -36,4 +36,18 @@ void stu_user(ncsl_store *s, const char *name, char id[NCSL_STORE_ID_SIZE]);
 void stu_function(ncsl_store *s, const char *user_id, const char *name, const char *code,
                   char id[NCSL_STORE_ID_SIZE]);
 
+/* The fixture of the API-level store tests: a simulation TEE and a store on a fresh temporary
+ * directory, with users "alice" and "bob". */
+typedef struct stu_fixture {
+    char *dir;
+    ncsl_tee *tee;
+    ncsl_store *store;
+    char alice[NCSL_STORE_ID_SIZE];
+    char bob[NCSL_STORE_ID_SIZE];
+} stu_fixture;
+/* *state = a new fixture whose directory name starts with `prefix`; 0. */
+int stu_fixture_setup(void **state, const char *prefix);
+/* Closes the store (and whatever it still caches) and the TEE, removes the directory; 0. */
+int stu_fixture_teardown(void **state);
+
 #endif

@@ -23,32 +23,15 @@
 #include "store/store_int.h"
 #include "store_test_util.h"
 
-typedef struct fixture {
-    char *dir;
-    ncsl_tee *tee;
-    ncsl_store *store;
-    char alice[NCSL_STORE_ID_SIZE];
-    char bob[NCSL_STORE_ID_SIZE];
-} fixture;
+typedef stu_fixture fixture;
 
 static int setup(void **state) {
-    fixture *f = calloc(1, sizeof(*f));
-    f->dir = ncsl_test_tmpdir_make("ncsl-store-cache");
-    f->tee = ncsl_test_open_sim_tee(f->dir);
-    f->store = stu_open_store(f->tee, f->dir, NULL);
-    stu_user(f->store, "alice", f->alice);
-    stu_user(f->store, "bob", f->bob);
-    *state = f;
-    return 0;
+    return stu_fixture_setup(state, "ncsl-store-cache");
 }
 
 static int teardown(void **state) {
-    fixture *f = *state;
-    ncsl_store_close(f->store); /* with entries still cached: ASan checks they are freed */
-    ncsl_tee_close(f->tee);
-    ncsl_test_tmpdir_remove(f->dir);
-    free(f);
-    return 0;
+    /* closes the store with entries still cached: ASan checks they are freed */
+    return stu_fixture_teardown(state);
 }
 
 /* A record as the store would cache it: ids "0000...0<n>" for user u. */
