@@ -23,13 +23,8 @@
 enum { LIM_DEFAULT, LIM_MEM32, LIM_GAS };
 
 static ncsl_js_limits limits_of(int which) {
-    ncsl_js_limits l = {
-        .memory_bytes = 64 * MIB,
-        .timeout_ms = 20000,
-        .stack_bytes = 512 * 1024,
-        .max_output_bytes = 8 * MIB,
-        .max_log_bytes = 4096,
-    };
+    ncsl_js_limits l = js_fixture_limits();
+    l.max_output_bytes = 8 * MIB;
     if (which == LIM_MEM32) {
         l.memory_bytes = 32 * MIB;
     } else if (which == LIM_GAS) {

@@ -17,23 +17,13 @@
 #include <cmocka.h>
 
 #include "js/js.h"
+#include "js_fixture.h"
 #include "storage_double.h"
 
 typedef struct mode {
     ncsl_js_runtime *rt;
     bool prepared; /* build a spare context before each call */
 } mode;
-
-static ncsl_js_limits limits(void) {
-    ncsl_js_limits l = {
-        .memory_bytes = (size_t)64 << 20,
-        .timeout_ms = 5000,
-        .stack_bytes = (size_t)1 << 20,
-        .max_output_bytes = (size_t)1 << 20,
-        .max_log_bytes = 4096,
-    };
-    return l;
-}
 
 static ncsl_status call(mode *m, const char *code, const ncsl_secret *secrets, size_t nsecrets,
                         mem_store *store, ncsl_js_outcome *o) {
@@ -42,7 +32,7 @@ static ncsl_status call(mode *m, const char *code, const ncsl_secret *secrets, s
         .code_len = strlen(code),
         .secrets = secrets,
         .secret_count = nsecrets,
-        .limits = limits(),
+        .limits = js_fixture_limits(),
         .storage = store ? &store->hooks : NULL,
     };
     uint64_t spare_before = ncsl_js_runtime_spare_used(m->rt);
@@ -240,7 +230,7 @@ static void test_spare_after_limit(void **state) {
     ncsl_js_outcome o;
     ncsl_js_call c = {
         .code = "function main() { globalThis.x = 1; for (;;) {} }",
-        .limits = limits(),
+        .limits = js_fixture_limits(),
     };
     c.code_len = strlen(c.code);
     c.limits.timeout_ms = 50;

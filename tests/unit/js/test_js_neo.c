@@ -21,11 +21,10 @@
 
 #include "crypto/crypto.h"
 #include "js/js.h"
+#include "js_fixture.h"
 #include "keys/keys.h"
 #include "keys/keys_int.h"
 #include "receipt/receipt.h"
-
-#define MIB ((size_t)1 << 20)
 
 static ncsl_js_runtime *g_rt;
 static ncsl_keys *g_keys; /* fixed identity: d = 01..20, x = 21..40 */
@@ -37,15 +36,11 @@ static ncsl_status run_as(const char *code, const char *input, const char *user,
         .code_len = strlen(code),
         .input_json = input,
         .input_len = input ? strlen(input) : 0,
-        .limits = {.memory_bytes = 64 * MIB,
-                   .timeout_ms = 20000,
-                   .stack_bytes = 512 * 1024,
-                   .max_output_bytes = 4 * MIB,
-                   .max_log_bytes = 4096,
-                   .gas_limit = gas_limit},
+        .limits = js_fixture_limits(),
         .user_id = user,
         .function_id = fn,
     };
+    call.limits.gas_limit = gas_limit;
     ncsl_err err;
     return ncsl_js_run(g_rt, &call, o, &err);
 }
@@ -53,15 +48,7 @@ static ncsl_status run_as(const char *code, const char *input, const char *user,
 static json_t *run_json_as(const char *code, const char *input, const char *user, const char *fn) {
     ncsl_js_outcome o;
     ncsl_status st = run_as(code, input, user, fn, 0, &o);
-    if (st != NCSL_OK) {
-        fprintf(stderr, "call failed: %d %s: %s\n%s\n", st, o.error_name ? o.error_name : "",
-                o.error_message ? o.error_message : "", o.error_stack ? o.error_stack : "");
-    }
-    assert_int_equal(st, NCSL_OK);
-    json_t *v = json_loadb(o.result_json, o.result_len, JSON_DECODE_ANY, NULL);
-    assert_non_null(v);
-    ncsl_js_outcome_cleanup(&o);
-    return v;
+    return js_fixture_result_json(st, &o);
 }
 
 static json_t *run_json(const char *code, const char *input) {
