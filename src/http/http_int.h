@@ -189,9 +189,6 @@ const http_route *ncsl__http_routes(size_t *count);
 #define NCSL_HTTP_TS_SIZE 32  /* an RFC 3339 UTC timestamp with milliseconds and its NUL */
 #define NCSL_HTTP_U64_SIZE 21 /* a uint64_t in decimal and its NUL */
 
-/* A new random UUID v4 (from a per-thread pool of CSPRNG bytes); NCSL_E_INTERNAL when the
- * random generator fails. */
-ncsl_status ncsl__http_request_id(char out[NCSL_HTTP_ID_SIZE]);
 /* Now as ncsl_time_rfc3339 writes it ("2024-05-01T12:00:00.123Z"); returns its length. */
 size_t ncsl__http_timestamp(char out[NCSL_HTTP_TS_SIZE]);
 /* `unix_ms` in the same form, as receipts show it (ncsl__trust_time_format); returns 24, or 0

@@ -1,9 +1,7 @@
 /*
- * Request ids and timestamps for the request path, without a random-generator call or a
- * printf per request (ncsl_uuid_v4 and ncsl_time_rfc3339 cost about 3 us and 1 us a call,
- * mostly RAND_bytes' locking and vsnprintf; every answer needs both).
- *
- * Ids: ncsl_uuid_v4, which takes them from a per-thread pool of CSPRNG bytes.
+ * Timestamps and numbers for the request path without a printf per request (ncsl_time_rfc3339
+ * costs about 1 us a call, mostly vsnprintf, and every answer needs one; request ids come from
+ * ncsl_uuid_v4, pooled in src/common/util.c).
  *
  * Timestamps: each thread caches the "YYYY-MM-DDTHH:MM:SS" of the last second it formatted and
  * writes only the milliseconds for the next call within that second: one gmtime_r a second and
@@ -12,12 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "crypto/crypto.h"
 #include "http_int.h"
-
-ncsl_status ncsl__http_request_id(char out[NCSL_HTTP_ID_SIZE]) {
-    return ncsl_uuid_v4(out); /* pooled: no RAND_bytes call per id (src/common/util.c) */
-}
 
 typedef struct ts_cache {
     uint64_t sec;    /* the second `prefix` shows; UINT64_MAX: none yet */

@@ -902,7 +902,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->conn = conn;
         r->refs = 1; /* MHD's reference, dropped in on_completed */
         r->start_us = ncsl_now_us();
-        if (ncsl__http_request_id(r->request_id) != NCSL_OK) {
+        if (ncsl_uuid_v4(r->request_id) != NCSL_OK) {
             snprintf(r->request_id, sizeof(r->request_id), "req-%llu",
                      (unsigned long long)r->start_us);
         }
