@@ -1094,8 +1094,8 @@ out:
         js->timed_out = false;
         js->oom_hit = false;
         js->gas_exceeded = false;
-        /* a full GC per call is costly; only when the call left more than the slack behind
-         * (the garbage of earlier contexts is unreachable from later ones either way) */
+        /* collect once GC_AFTER_BYTES of garbage is behind (the garbage of earlier contexts is
+         * unreachable from later ones either way); idle workers do it earlier (prepare) */
         if (!broke_limit && js->used_bytes > js->baseline_bytes + GC_AFTER_BYTES) {
             JS_RunGC(js->rt);
         }
